@@ -1,0 +1,60 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { openDatabase } from './db/open.js';
+import { authPlugin } from './plugins/auth.js';
+import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { LoginFailureRepository } from './repositories/login-failures.js';
+import { SessionRepository } from './repositories/sessions.js';
+import { UserRepository } from './repositories/users.js';
+import { accountRoutes } from './routes/accounts.js';
+import { healthRoutes } from './routes/health.js';
+import { AccountService } from './services/accounts.js';
+import { HealthService } from './services/health.js';
+import { LoginLimits } from './services/login-limits.js';
+import { Passwords } from './services/passwords.js';
+
+const JSON_BODY_LIMIT = 1024 * 1024;
+
+/** Builds the whole server from its configuration, with every dependency wired by hand. */
+export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const db = await openDatabase(config);
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', 'password'],
+        censor: '[redacted]',
+      },
+    },
+    trustProxy: config.trustProxy,
+    bodyLimit: JSON_BODY_LIMIT,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
+    // JSON fields keep their natural types: never coerce a number into a string or back.
+    ajv: { customOptions: { coerceTypes: false } },
+  });
+  app.addHook('onClose', async () => {
+    await db.destroy();
+  });
+  // Fastify parses text/plain by default; API.md accepts JSON, multipart and raw bytes only.
+  app.removeContentTypeParser('text/plain');
+
+  const users = new UserRepository(db);
+  const sessions = new SessionRepository(db);
+  const accounts = new AccountService(
+    users,
+    sessions,
+    await Passwords.create(),
+    new LoginLimits(new LoginFailureRepository(db)),
+    config.tokenTtlSeconds,
+  );
+  const health = new HealthService(db, config.dataDir);
+
+  await app.register(errorHandlerPlugin);
+  await app.register(openapiPlugin);
+  await app.register(authPlugin, { config, accounts });
+  await app.register(healthRoutes, { health });
+  await app.register(accountRoutes, { config, accounts });
+  return app;
+}

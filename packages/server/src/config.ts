@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+
+/** The server's settings (API.md, "Configuration"). This is the only module that reads the environment. */
+export interface Config {
+  port: number;
+  listenHost: string;
+  /** `mysql://…` or null for the embedded SQLite database at `$DATA_DIR/cloudstore.db`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  jwtSecret: string;
+  maxUploadBytes: number;
+  tokenTtlSeconds: number;
+  /** Read at each disclosure decision, so tests and operators may change it on a running app. */
+  dedupThresholdMax: number;
+  cookieSecure: boolean;
+  logLevel: string;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MIN_SECRET_BYTES = 32;
+
+type Source = Record<string, string | undefined>;
+
+/**
+ * Reads settings from `env`, else from `.env` in `cwd`. The original design's keys
+ * (HOST, USER, PASSWORD, DATABASE, SECRET) are read from the file only: in a process
+ * environment USER and HOST mean other things.
+ */
+export function loadConfig(env: Source = process.env, cwd = process.cwd()): Config {
+  const file = readDotenv(cwd);
+  const get = (key: string): string | undefined => {
+    const value = env[key] ?? file[key];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const problems: string[] = [];
+
+  const integer = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = get(key);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${key} must be a whole number from ${min} to ${max}, got '${raw}'`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const boolean = (key: string): boolean => {
+    const raw = get(key)?.toLowerCase();
+    if (raw === undefined) return false;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    problems.push(`${key} must be true or false, got '${raw}'`);
+    return false;
+  };
+
+  const dataDir = path.resolve(cwd, get('DATA_DIR') ?? './data');
+  const databaseUrl = get('DATABASE_URL') ?? legacyDatabaseUrl(file);
+  if (databaseUrl !== null) {
+    let url: URL | null = null;
+    try {
+      url = new URL(databaseUrl);
+    } catch {
+      problems.push('DATABASE_URL is not a URL (expected mysql://user:pass@host:port/db)');
+    }
+    if (url && !['mysql:', 'mariadb:'].includes(url.protocol)) {
+      problems.push(`DATABASE_URL must start with mysql://, got '${url.protocol}//'`);
+    } else if (url && url.pathname.replace(/^\//, '') === '') {
+      problems.push('DATABASE_URL must name a database (mysql://user:pass@host:port/db)');
+    }
+  }
+  const secret = get('JWT_SECRET') ?? file.SECRET?.trim();
+  if (secret !== undefined && secret !== '' && Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    problems.push(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes, got ${Buffer.byteLength(secret)}`);
+  }
+  const logLevel = get('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  const listenHost = get('LISTEN_HOST') ?? '127.0.0.1';
+
+  const config: Config = {
+    port: integer('PORT', 3000, 0, 65535),
+    listenHost,
+    databaseUrl,
+    dataDir,
+    jwtSecret: secret ?? '',
+    maxUploadBytes: integer('MAX_UPLOAD_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    tokenTtlSeconds: integer('TOKEN_TTL_SECONDS', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
+    dedupThresholdMax: integer('DEDUP_THRESHOLD_MAX', 20, 1, 1000),
+    cookieSecure: boolean('COOKIE_SECURE'),
+    logLevel,
+    trustProxy: boolean('TRUST_PROXY'),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (config.jwtSecret === '') config.jwtSecret = generatedSecret(dataDir);
+  return config;
+}
+
+function readDotenv(cwd: string): Source {
+  try {
+    return parseDotenv(readFileSync(path.join(cwd, '.env')));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError([`cannot read .env: ${(error as Error).message}`]);
+  }
+}
+
+/** The original design's `.env`: HOST='host:port', USER, PASSWORD, DATABASE. */
+function legacyDatabaseUrl(file: Source): string | null {
+  const host = file.HOST?.trim();
+  const database = file.DATABASE?.trim();
+  if (!host || !database) return null;
+  const user = encodeURIComponent(file.USER?.trim() ?? 'root');
+  const password = file.PASSWORD ? `:${encodeURIComponent(file.PASSWORD)}` : '';
+  return `mysql://${user}${password}@${host}/${encodeURIComponent(database)}`;
+}
+
+/** A signing key generated once and kept in `$DATA_DIR/secret` (mode 0600). */
+function generatedSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secret = randomBytes(48).toString('base64url');
+  try {
+    writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+    return secret;
+  } catch (error) {
+    // Another process created it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw error;
+  }
+}

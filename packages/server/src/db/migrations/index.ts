@@ -1,0 +1,15 @@
+import type { Knex } from 'knex';
+import * as accounts from './202611252300_accounts.js';
+import * as files from './202611252310_files.js';
+
+const migrations: Record<string, Knex.Migration> = {
+  '202611252300_accounts': accounts,
+  '202611252310_files': files,
+};
+
+/** The migrations, imported explicitly so the compiled server needs no directory scan. */
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};

@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { Config } from '../config.js';
+import { migrationSource } from './migrations/index.js';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+/** Opens the configured database (MySQL/MariaDB, else embedded SQLite in WAL mode) and migrates it. */
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Knex> {
+  const db = config.databaseUrl ? mysql(config.databaseUrl) : sqlite(config.dataDir);
+  try {
+    await db.migrate.latest({ migrationSource });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}
+
+export function dialectOf(db: Knex): Dialect {
+  return db.client.config.client === 'mysql2' ? 'mysql' : 'sqlite';
+}
+
+function mysql(url: string): Knex {
+  const parsed = new URL(url);
+  return knexFactory({
+    client: 'mysql2',
+    connection: {
+      host: parsed.hostname,
+      port: parsed.port ? Number(parsed.port) : 3306,
+      user: decodeURIComponent(parsed.username),
+      password: decodeURIComponent(parsed.password),
+      database: decodeURIComponent(parsed.pathname.slice(1)),
+      charset: 'utf8mb4',
+      connectTimeout: 3000,
+      supportBigNumbers: true,
+    },
+    // min 0: a connection lost in an outage is replaced on demand, so the server recovers alone.
+    pool: { min: 0, max: 10 },
+    acquireConnectionTimeout: 5000,
+  });
+}
+
+function sqlite(dataDir: string): Knex {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: path.join(dataDir, 'cloudstore.db') },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (connection: { pragma(sql: string): unknown }, done: (error: Error | null) => void) => {
+        connection.pragma('journal_mode = WAL');
+        connection.pragma('busy_timeout = 5000');
+        connection.pragma('foreign_keys = ON');
+        done(null);
+      },
+    },
+    acquireConnectionTimeout: 10000,
+  });
+}

@@ -1,0 +1,70 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyJwt from '@fastify/jwt';
+import { TOKEN_COOKIE } from '@cloudstore/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import type { SessionUser } from '../repositories/sessions.js';
+import type { AccountService, TokenSigner } from '../services/accounts.js';
+
+const ISSUER = 'cloudstore';
+const AUDIENCE = 'cloudstore';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler for every route that needs a logged-in user. */
+    authenticate(request: FastifyRequest): Promise<void>;
+    tokenSigner: TokenSigner;
+  }
+  interface FastifyRequest {
+    session: SessionUser;
+  }
+}
+
+interface AuthOptions {
+  config: Config;
+  accounts: AccountService;
+}
+
+/**
+ * Tokens are HS256 JWTs (algorithm pinned, iss/aud/exp checked) taken from the `token` cookie
+ * or `Authorization: Bearer`, and honoured only while their session row exists.
+ */
+export const authPlugin = fp(async (app: FastifyInstance, { config, accounts }: AuthOptions) => {
+  await app.register(fastifyCookie);
+  await app.register(fastifyJwt, {
+    secret: config.jwtSecret,
+    cookie: { cookieName: TOKEN_COOKIE, signed: false },
+    sign: { algorithm: 'HS256', iss: ISSUER, aud: AUDIENCE, expiresIn: `${config.tokenTtlSeconds}s` },
+    verify: { algorithms: ['HS256'], allowedIss: ISSUER, allowedAud: AUDIENCE },
+  });
+
+  app.decorate('tokenSigner', { sign: (payload: { sub: string; jti: string; name: string }) => app.jwt.sign(payload) });
+  app.decorateRequest('session', null as unknown as SessionUser);
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    let payload: { jti?: unknown };
+    try {
+      payload = await request.jwtVerify<{ jti?: unknown }>();
+    } catch {
+      throw new AppError('UNAUTHENTICATED', 'log in first: no valid token in the cookie or Authorization header');
+    }
+    const session = typeof payload.jti === 'string' ? await accounts.session(payload.jti) : null;
+    if (!session) throw new AppError('UNAUTHENTICATED', 'the session has ended: log in again');
+    request.session = session;
+  });
+});
+
+export function setTokenCookie(reply: FastifyReply, token: string, config: Config): void {
+  reply.setCookie(TOKEN_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'strict',
+    path: '/',
+    secure: config.cookieSecure,
+    maxAge: config.tokenTtlSeconds,
+  });
+}
+
+export function clearTokenCookie(reply: FastifyReply, config: Config): void {
+  reply.clearCookie(TOKEN_COOKIE, { httpOnly: true, sameSite: 'strict', path: '/', secure: config.cookieSecure });
+}

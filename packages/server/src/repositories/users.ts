@@ -1,0 +1,46 @@
+import type { Knex } from 'knex';
+import { AppError } from '../errors.js';
+import { isUniqueViolation } from './db-errors.js';
+
+export interface UserRow {
+  id: number;
+  username: string;
+  password_hash: string;
+}
+
+/** Accounts. Usernames are found without regard to case through `username_key`. */
+export class UserRepository {
+  constructor(private readonly db: Knex) {}
+
+  async create(username: string, passwordHash: string, now: number): Promise<void> {
+    try {
+      await this.db('users').insert({
+        username,
+        username_key: username.toLowerCase(),
+        password_hash: passwordHash,
+        created_at: now,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('USERNAME_TAKEN', `the username '${username}' is taken`);
+      throw error;
+    }
+  }
+
+  async findByName(username: string): Promise<UserRow | undefined> {
+    return this.db('users')
+      .select('id', 'username', 'password_hash')
+      .where('username_key', username.toLowerCase())
+      .first();
+  }
+
+  /** Files owned and the sum of their sizes. */
+  async usage(userId: number): Promise<{ files: number; bytes: number }> {
+    const row = await this.db('files')
+      .join('blobs', 'blobs.id', 'files.blob_id')
+      .where('files.owner_id', userId)
+      .count({ files: '*' })
+      .sum({ bytes: 'blobs.size' })
+      .first();
+    return { files: Number(row?.files ?? 0), bytes: Number(row?.bytes ?? 0) };
+  }
+}

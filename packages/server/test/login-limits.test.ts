@@ -1,0 +1,49 @@
+import t from 'tap';
+import { Client } from './helpers/client.js';
+import { forEachDatabase, startServer } from './helpers/build-app.js';
+
+forEachDatabase(t, async (t, kind) => {
+  // Behind a trusted proxy, so each test below can speak from an address of its own.
+  const server = await startServer(t, kind, { trustProxy: true });
+  const client = new Client(server.url);
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+
+  t.test('10 failures for a username refuse even the right password, existing or not', async (t) => {
+    await client.register('Victim', 'the right password');
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const reply = await client.login(attempt % 2 ? 'victim' : 'VICTIM', 'wrong password', from(`10.0.0.${attempt}`));
+      t.equal(reply.status, 401);
+      t.equal((await client.login('ghost', 'wrong password', from(`10.0.1.${attempt}`))).status, 401);
+    }
+    const limited = await client.login('victim', 'the right password', from('10.0.2.1'));
+    t.equal(limited.status, 429);
+    t.equal(limited.body.code, 'RATE_LIMITED');
+    const retryAfter = Number(limited.headers['retry-after']);
+    t.ok(retryAfter > 800 && retryAfter <= 900, `Retry-After ${retryAfter} is the oldest failure leaving the window`);
+    const ghost = await client.login('ghost', 'wrong password', from('10.0.2.2'));
+    t.equal(ghost.status, 429, 'an unknown username is limited the same way');
+    t.same(Object.keys(ghost.body).sort(), Object.keys(limited.body).sort());
+    t.equal(ghost.body.code, limited.body.code);
+    await client.register('bystander', 'another password');
+    t.equal((await client.login('bystander', 'another password', from('10.0.2.3'))).status, 200, 'other users are unaffected');
+  });
+
+  t.test('a token issued earlier keeps working while its user is limited', async (t) => {
+    const token = await client.user('busy-user', 'busy password');
+    for (let attempt = 0; attempt < 10; attempt++) await client.login('busy-user', 'nope nope', from('10.1.0.1'));
+    t.equal((await client.login('busy-user', 'busy password', from('10.1.0.2'))).status, 429);
+    t.equal((await client.call('GET', '/me', { token })).status, 200);
+  });
+
+  t.test('100 failures from one address refuse that address only', async (t) => {
+    await client.register('honest', 'honest password');
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const reply = await client.login(`nobody${attempt}`, 'wrong password', from('192.0.2.7'));
+      if (reply.status !== 401) t.fail(`attempt ${attempt}: ${reply.status}`);
+    }
+    const limited = await client.login('honest', 'honest password', from('192.0.2.7'));
+    t.equal(limited.status, 429);
+    t.ok(Number(limited.headers['retry-after']) > 0);
+    t.equal((await client.login('honest', 'honest password', from('192.0.2.8'))).status, 200);
+  });
+});

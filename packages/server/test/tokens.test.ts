@@ -1,0 +1,44 @@
+import { createHmac } from 'node:crypto';
+import t from 'tap';
+import { Client } from './helpers/client.js';
+import { forEachDatabase, startServer } from './helpers/build-app.js';
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function forge(header: object, payload: object, secret: string, algorithm = 'sha256'): string {
+  const unsigned = `${base64url(header)}.${base64url(payload)}`;
+  return `${unsigned}.${createHmac(algorithm, secret).update(unsigned).digest('base64url')}`;
+}
+
+forEachDatabase(t, async (t, kind) => {
+  const server = await startServer(t, kind);
+  const client = new Client(server.url);
+  await client.register('mallory', 'mallory password');
+  const login = await client.login('mallory', 'mallory password');
+  const [, payloadPart] = login.body.token.split('.');
+  const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString());
+  t.match(claims, { iss: 'cloudstore', aud: 'cloudstore', jti: String });
+  t.equal(claims.exp - claims.iat, 3600);
+  const secret = server.config.jwtSecret;
+  const now = Math.floor(Date.now() / 1000);
+
+  const forgeries: Record<string, string> = {
+    'alg none': `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`,
+    'another algorithm (HS512)': forge({ alg: 'HS512', typ: 'JWT' }, claims, secret, 'sha512'),
+    'a wrong secret': forge({ alg: 'HS256', typ: 'JWT' }, claims, 'another secret of at least 32 bytes!!'),
+    'a wrong audience': forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, aud: 'elsewhere' }, secret),
+    'a wrong issuer': forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, iss: 'elsewhere' }, secret),
+    'an expired exp': forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, iat: now - 100, exp: now - 10 }, secret),
+    'an unknown token id': forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, jti: 'made-up' }, secret),
+    garbage: 'not.a.token',
+  };
+  t.equal((await client.call('GET', '/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, claims, secret) })).status, 200, 'control: a well-signed copy works');
+  for (const [name, token] of Object.entries(forgeries)) {
+    for (const via of ['bearer', 'cookie']) {
+      const options = via === 'bearer' ? { token } : { headers: { cookie: `token=${token}` } };
+      const reply = await client.call('GET', '/me', options);
+      t.equal(reply.status, 401, `${name} by ${via}`);
+      t.equal(reply.body.code, 'UNAUTHENTICATED');
+    }
+  }
+});

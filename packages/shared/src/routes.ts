@@ -1,0 +1,13 @@
+/** The API's paths, fixed by the original design (API.md). */
+export const ROUTES = {
+  register: '/register',
+  login: '/login',
+  logout: '/logout',
+  me: '/me',
+  health: '/health',
+  myDrive: '/cloud/my-drive/',
+  drivePermit: '/cloud/drive-permit/',
+  driveShare: '/cloud/drive-share/',
+} as const;
+
+export const TOKEN_COOKIE = 'token';

@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { FilenameField, MediaTypeField, Sha256Field, UsernameField } from './common.js';
+
+export const UploadReply = Type.Object({
+  filename: Type.String(),
+  sha256: Type.String(),
+  size: Type.Integer(),
+  deduplicated: Type.Boolean(),
+  replaced: Type.Boolean(),
+});
+export type UploadReply = Static<typeof UploadReply>;
+
+export const RawUploadQuery = Type.Object({
+  filename: Type.Optional(FilenameField),
+  content_type: Type.Optional(Type.String()),
+});
+export type RawUploadQuery = Static<typeof RawUploadQuery>;
+
+export const ClaimBody = Type.Object({
+  filename: FilenameField,
+  sha256: Sha256Field,
+  size: Type.Integer({ minimum: 0 }),
+  content_type: Type.Optional(MediaTypeField),
+  proof: Type.Optional(
+    Type.Object({
+      nonce: Type.String({ minLength: 1, maxLength: 512 }),
+      digest: Sha256Field,
+    }),
+  ),
+});
+export type ClaimBody = Static<typeof ClaimBody>;
+
+export const Challenge = Type.Object({
+  nonce: Type.String(),
+  ranges: Type.Array(Type.Tuple([Type.Integer(), Type.Integer()])),
+});
+export type Challenge = Static<typeof Challenge>;
+
+export const DeleteBody = Type.Object({
+  filename: Type.Optional(FilenameField),
+  owner: Type.Optional(UsernameField),
+});
+export type DeleteBody = Static<typeof DeleteBody>;
+
+export const DeleteReply = Type.Object({ filename: Type.String(), deleted: Type.Literal(true) });
+export type DeleteReply = Static<typeof DeleteReply>;
