@@ -1,15 +1,21 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase } from './db/open.js';
+import { FsBlobStore } from './store/fs-store.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { multipartPlugin } from './plugins/multipart.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { LoginFailureRepository } from './repositories/login-failures.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { UserRepository } from './repositories/users.js';
 import { accountRoutes } from './routes/accounts.js';
+import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { AccountService } from './services/accounts.js';
+import { ClaimService } from './services/claims.js';
+import { Disclosure } from './services/disclosure.js';
+import { FileService } from './services/files.js';
 import { HealthService } from './services/health.js';
 import { LoginLimits } from './services/login-limits.js';
 import { Passwords } from './services/passwords.js';
@@ -50,11 +56,20 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     config.tokenTtlSeconds,
   );
   const health = new HealthService(db, config.dataDir);
+  const store = new FsBlobStore(config.dataDir);
+  await store.init();
+  const swept = await store.sweepTemporary();
+  if (swept > 0) app.log.info({ swept }, 'removed temporary files left by an earlier crash');
+  const disclosure = new Disclosure(config);
+  const files = new FileService(db, store, disclosure, config.maxUploadBytes);
+  const claims = new ClaimService(db, store, files, disclosure);
 
   await app.register(errorHandlerPlugin);
   await app.register(openapiPlugin);
   await app.register(authPlugin, { config, accounts });
   await app.register(healthRoutes, { health });
   await app.register(accountRoutes, { config, accounts });
+  await app.register(multipartPlugin, { maxUploadBytes: config.maxUploadBytes });
+  await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
   return app;
 }

@@ -1,0 +1,179 @@
+import type { Knex } from 'knex';
+import { dialectOf } from '../db/open.js';
+
+/** A file as the services see it: its row, its owner's name and its content. */
+export interface FileRecord {
+  id: number;
+  ownerId: number;
+  ownerName: string;
+  filename: string;
+  blobId: number;
+  sha256: string;
+  size: number;
+  contentType: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface BlobRecord {
+  id: number;
+  sha256: string;
+  size: number;
+  refCount: number;
+  disclosureThreshold: number;
+}
+
+const FILE_COLUMNS = [
+  'files.id as id',
+  'files.owner_id as ownerId',
+  'users.username as ownerName',
+  'files.filename as filename',
+  'files.blob_id as blobId',
+  'blobs.sha256 as sha256',
+  'blobs.size as size',
+  'files.content_type as contentType',
+  'files.created_at as createdAt',
+  'files.updated_at as updatedAt',
+];
+
+/**
+ * Files, their readers (`file_access`, the owner included) and the content they point at
+ * (`blobs`, reference-counted). Pass a transaction to make several calls one unit.
+ */
+export class FileRepository {
+  private readonly isMysql: boolean;
+
+  constructor(private readonly db: Knex) {
+    this.isMysql = dialectOf(db) === 'mysql';
+  }
+
+  private files() {
+    return this.db('files')
+      .join('users', 'users.id', 'files.owner_id')
+      .join('blobs', 'blobs.id', 'files.blob_id')
+      .select(FILE_COLUMNS);
+  }
+
+  async findOwned(ownerId: number, filename: string): Promise<FileRecord | undefined> {
+    const row = await this.files().where('files.owner_id', ownerId).andWhere('files.filename', filename).first();
+    return row ? toFile(row) : undefined;
+  }
+
+  async findById(fileId: number): Promise<FileRecord | undefined> {
+    const row = await this.files().where('files.id', fileId).first();
+    return row ? toFile(row) : undefined;
+  }
+
+  /** Files of that name that others own and have shared with the user, ordered by owner. */
+  async findSharedWith(userId: number, filename: string): Promise<FileRecord[]> {
+    const rows = await this.files()
+      .join('file_access', 'file_access.file_id', 'files.id')
+      .where('file_access.user_id', userId)
+      .andWhere('file_access.filename', filename)
+      .andWhere('file_access.role', 'friend')
+      .orderBy('file_access.owner_key');
+    return rows.map(toFile);
+  }
+
+  async canRead(userId: number, fileId: number): Promise<boolean> {
+    return (await this.db('file_access').where({ file_id: fileId, user_id: userId }).first('file_id')) !== undefined;
+  }
+
+  async insertFile(file: {
+    ownerId: number;
+    ownerKey: string;
+    filename: string;
+    blobId: number;
+    contentType: string;
+    now: number;
+  }): Promise<number> {
+    const [id] = await this.db('files').insert({
+      owner_id: file.ownerId,
+      filename: file.filename,
+      blob_id: file.blobId,
+      content_type: file.contentType,
+      created_at: file.now,
+      updated_at: file.now,
+    });
+    await this.db('file_access').insert({
+      file_id: id,
+      user_id: file.ownerId,
+      role: 'owner',
+      filename: file.filename,
+      owner_key: file.ownerKey,
+      since: file.now,
+    });
+    return Number(id);
+  }
+
+  async updateContent(fileId: number, blobId: number, contentType: string, now: number): Promise<void> {
+    await this.db('files').where('id', fileId).update({ blob_id: blobId, content_type: contentType, updated_at: now });
+  }
+
+  async deleteFile(fileId: number): Promise<void> {
+    await this.db('file_access').where('file_id', fileId).delete();
+    await this.db('files').where('id', fileId).delete();
+  }
+
+  /** The blob of that digest; with `lock`, its row stays locked until the transaction ends (MySQL). */
+  async findBlob(sha256: string, lock = false): Promise<BlobRecord | undefined> {
+    const query = this.db('blobs').where('sha256', sha256).first();
+    const row = await (lock && this.isMysql ? query.forUpdate() : query);
+    return row ? toBlob(row) : undefined;
+  }
+
+  async lockBlobById(blobId: number): Promise<BlobRecord | undefined> {
+    const query = this.db('blobs').where('id', blobId).first();
+    const row = await (this.isMysql ? query.forUpdate() : query);
+    return row ? toBlob(row) : undefined;
+  }
+
+  async insertBlob(sha256: string, size: number, disclosureThreshold: number, now: number): Promise<BlobRecord> {
+    const [id] = await this.db('blobs').insert({
+      sha256,
+      size,
+      ref_count: 0,
+      disclosure_threshold: disclosureThreshold,
+      created_at: now,
+    });
+    return { id: Number(id), sha256, size, refCount: 0, disclosureThreshold };
+  }
+
+  async changeRefCount(blobId: number, delta: number): Promise<void> {
+    await this.db('blobs').where('id', blobId).increment('ref_count', delta);
+  }
+
+  async deleteBlob(blobId: number): Promise<void> {
+    await this.db('blobs').where('id', blobId).delete();
+  }
+
+  async usernameKey(userId: number): Promise<string> {
+    const row = await this.db('users').where('id', userId).first('username_key');
+    return row.username_key as string;
+  }
+}
+
+function toFile(row: Record<string, unknown>): FileRecord {
+  return {
+    id: Number(row.id),
+    ownerId: Number(row.ownerId),
+    ownerName: String(row.ownerName),
+    filename: String(row.filename),
+    blobId: Number(row.blobId),
+    sha256: String(row.sha256),
+    size: Number(row.size),
+    contentType: String(row.contentType),
+    createdAt: Number(row.createdAt),
+    updatedAt: Number(row.updatedAt),
+  };
+}
+
+function toBlob(row: Record<string, unknown>): BlobRecord {
+  return {
+    id: Number(row.id),
+    sha256: String(row.sha256),
+    size: Number(row.size),
+    refCount: Number(row.ref_count),
+    disclosureThreshold: Number(row.disclosure_threshold),
+  };
+}

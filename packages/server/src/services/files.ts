@@ -1,0 +1,165 @@
+import { normalizeFilename, type UploadReply } from '@cloudstore/shared';
+import type { Knex } from 'knex';
+import type { Readable } from 'node:stream';
+import { AppError, fileNotFound, validationFailed } from '../errors.js';
+import { FileRepository, type BlobRecord, type FileRecord } from '../repositories/files.js';
+import { inTransaction } from '../repositories/transaction.js';
+import { UserRepository } from '../repositories/users.js';
+import type { SessionUser } from '../repositories/sessions.js';
+import type { BlobStore, StagedBlob } from '../store/blob-store.js';
+import type { Disclosure } from './disclosure.js';
+
+export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+export interface ResolvedFile extends FileRecord {
+  isOwner: boolean;
+}
+
+/** A NFC-normalised, valid filename, or 400. */
+export function checkedFilename(raw: string | undefined): string {
+  if (raw === undefined) throw validationFailed('a filename is required');
+  const result = normalizeFilename(raw);
+  if (!result.ok) throw validationFailed(result.reason);
+  return result.name;
+}
+
+/** Files: which file a name means, upload, content attachment, delete and garbage collection. */
+export class FileService {
+  constructor(
+    private readonly db: Knex,
+    private readonly store: BlobStore,
+    private readonly disclosure: Disclosure,
+    private readonly maxUploadBytes: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /**
+   * Which file NAME means to the caller (API.md, "Download"): with `owner`, that owner's file;
+   * else the caller's own, else the one file of that name shared with them. Anything the caller
+   * may not read is FILE_NOT_FOUND.
+   */
+  async resolve(caller: SessionUser, rawFilename: string | undefined, owner?: string, db: Knex = this.db): Promise<ResolvedFile> {
+    const filename = checkedFilename(rawFilename);
+    const files = new FileRepository(db);
+    if (owner !== undefined) {
+      const ownerRow = await new UserRepository(db).findByName(owner);
+      const file = ownerRow ? await files.findOwned(ownerRow.id, filename) : undefined;
+      if (!file || !(await files.canRead(caller.userId, file.id))) throw fileNotFound(filename);
+      return { ...file, isOwner: file.ownerId === caller.userId };
+    }
+    const own = await files.findOwned(caller.userId, filename);
+    if (own) return { ...own, isOwner: true };
+    const shared = await files.findSharedWith(caller.userId, filename);
+    if (shared.length === 0) throw fileNotFound(filename);
+    if (shared.length > 1) {
+      throw new AppError(
+        'AMBIGUOUS_FILENAME',
+        `several files named '${filename}' are shared with you: say which owner with owner=`,
+        { owners: shared.map((file) => file.ownerName) },
+      );
+    }
+    return { ...shared[0], isOwner: false };
+  }
+
+  /** Streams an upload into storage, then records it (API.md, "Upload"). */
+  async upload(
+    caller: SessionUser,
+    rawFilename: string | undefined,
+    contentType: string,
+    source: Readable,
+    expectedSha256?: string,
+  ): Promise<UploadReply> {
+    const filename = checkedFilename(rawFilename);
+    return this.record(caller, filename, contentType, await this.stage(source), expectedSha256);
+  }
+
+  /** Streams bytes to temporary storage, hashing them; `record` then makes them a file. */
+  stage(source: Readable): Promise<StagedBlob> {
+    return this.store.write(source, { maxBytes: this.maxUploadBytes });
+  }
+
+  /** Records bytes already staged (the multipart route stages before it knows the request is whole). */
+  async record(
+    caller: SessionUser,
+    filename: string,
+    contentType: string,
+    staged: StagedBlob,
+    expectedSha256?: string,
+  ): Promise<UploadReply> {
+    try {
+      if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== staged.sha256) {
+        throw new AppError('DIGEST_MISMATCH', `the received bytes have SHA-256 ${staged.sha256}, not ${expectedSha256.toLowerCase()}`);
+      }
+      return await inTransaction(this.db, async (trx) => {
+        const files = new FileRepository(trx);
+        let blob = await files.findBlob(staged.sha256, true);
+        let deduplicated = false;
+        if (blob) {
+          deduplicated = await this.disclosure.mayDisclose(files, caller.userId, blob);
+          // The row outlived its bytes (a crash between unlink and commit): these bytes repair it.
+          if (!(await this.store.stat(blob.sha256))) await staged.publish();
+        } else {
+          await staged.publish();
+          blob = await files.insertBlob(staged.sha256, staged.size, this.disclosure.drawThreshold(), this.clock());
+        }
+        const replaced = await this.attach(files, caller, filename, contentType, blob);
+        return { filename, sha256: staged.sha256, size: staged.size, deduplicated, replaced };
+      });
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  /**
+   * Points the caller's file NAME at `blob` (locked by the caller's transaction): a new file, or
+   * the same file with new content so that its friends keep access. Returns whether it replaced.
+   */
+  async attach(files: FileRepository, caller: SessionUser, filename: string, contentType: string, blob: BlobRecord): Promise<boolean> {
+    const now = this.clock();
+    const existing = await files.findOwned(caller.userId, filename);
+    if (!existing) {
+      const ownerKey = await files.usernameKey(caller.userId);
+      await files.insertFile({ ownerId: caller.userId, ownerKey, filename, blobId: blob.id, contentType, now });
+      await files.changeRefCount(blob.id, 1);
+      return false;
+    }
+    await files.updateContent(existing.id, blob.id, contentType, now);
+    if (existing.blobId !== blob.id) {
+      await files.changeRefCount(blob.id, 1);
+      await this.release(files, existing.blobId);
+    }
+    return true;
+  }
+
+  /** Owner only; every friend loses access with the file. */
+  async delete(caller: SessionUser, rawFilename: string | undefined, owner?: string): Promise<{ filename: string; deleted: true }> {
+    return inTransaction(this.db, async (trx) => {
+      const file = await this.resolve(caller, rawFilename, owner, trx);
+      if (!file.isOwner) throw new AppError('NOT_OWNER', `only the owner of '${file.filename}' may delete it`);
+      const files = new FileRepository(trx);
+      await files.deleteFile(file.id);
+      await this.release(files, file.blobId);
+      return { filename: file.filename, deleted: true as const };
+    });
+  }
+
+  /**
+   * Drops one reference to a blob and removes the content when none is left. The bytes are
+   * unlinked while the blob row is locked, so a concurrent upload or claim of the same content
+   * waits, then finds no row and stores the bytes anew: never a file without its blob.
+   */
+  private async release(files: FileRepository, blobId: number): Promise<void> {
+    const blob = await files.lockBlobById(blobId);
+    if (!blob) return;
+    if (blob.refCount > 1) {
+      await files.changeRefCount(blobId, -1);
+      return;
+    }
+    await files.deleteBlob(blobId);
+    await this.store.delete(blob.sha256);
+  }
+
+  openContent(file: FileRecord, range?: { start: number; end: number }): Readable {
+    return this.store.read(file.sha256, range);
+  }
+}
