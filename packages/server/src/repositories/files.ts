@@ -147,6 +147,26 @@ export class FileRepository {
     await this.db('blobs').where('id', blobId).delete();
   }
 
+  /**
+   * In one query: whether the user can read a file with this content, and how many distinct
+   * users own one (counted up to `cap` only: the index on files(blob_id, owner_id) stops there).
+   */
+  async disclosureFacts(userId: number, blobId: number, cap: number): Promise<{ isReader: boolean; owners: number }> {
+    const readers = this.db('files')
+      .join('file_access', 'file_access.file_id', 'files.id')
+      .where('files.blob_id', blobId)
+      .andWhere('file_access.user_id', userId)
+      .select(this.db.raw('1'))
+      .limit(1);
+    const owners = this.db
+      .from(this.db('files').distinct('owner_id').where('blob_id', blobId).limit(cap).as('owners'))
+      .count({ count: '*' });
+    const row = await this.db
+      .select({ isReader: this.db.raw('exists ?', [readers]), owners: owners })
+      .first();
+    return { isReader: Number(row.isReader) === 1, owners: Number(row.owners) };
+  }
+
   async usernameKey(userId: number): Promise<string> {
     const row = await this.db('users').where('id', userId).first('username_key');
     return row.username_key as string;

@@ -63,9 +63,10 @@ export class ClaimService {
 
   /** The stored content of that digest and size, when the caller may learn that it is stored. */
   private async disclosableBlob(files: FileRepository, caller: SessionUser, sha256: string, size: number): Promise<BlobRecord> {
-    const blob = await files.findBlob(sha256);
-    const isDisclosable = blob !== undefined && (await this.disclosure.mayDisclose(files, caller.userId, blob));
-    if (!blob || !isDisclosable || blob.size !== size) throw contentUnknown();
+    const stored = await files.findBlob(sha256);
+    const blob = stored?.size === size ? stored : undefined;
+    // Asked even for content never seen: the same work on both paths, so timing tells nothing.
+    if (!(await this.disclosure.mayDisclose(files, caller.userId, blob)) || !blob) throw contentUnknown();
     return blob;
   }
 
