@@ -33,6 +33,8 @@ export interface BlobStore {
   /** The blob's size, or null when it is not stored. */
   stat(sha256: string): Promise<{ size: number } | null>;
   delete(sha256: string): Promise<void>;
+  /** Releases what the store holds (threads, connections). */
+  close(): Promise<void>;
   /** Removes temporary files that a crashed process left behind; returns how many. */
   sweepTemporary(): Promise<number>;
 }
