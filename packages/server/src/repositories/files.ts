@@ -143,6 +143,11 @@ export class FileRepository {
     await this.db('blobs').where('id', blobId).increment('ref_count', delta);
   }
 
+  async unreferencedBlobIds(): Promise<number[]> {
+    const rows = await this.db('blobs').where('ref_count', '<=', 0).select('id');
+    return rows.map((row) => Number(row.id));
+  }
+
   async deleteBlob(blobId: number): Promise<void> {
     await this.db('blobs').where('id', blobId).delete();
   }

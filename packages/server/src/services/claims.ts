@@ -51,14 +51,17 @@ export class ClaimService {
       (await this.answerMatches(sha256, challenge.nonce, challenge.ranges, body.proof.digest));
     if (!isValid) throw proofInvalid();
 
-    return inTransaction(this.db, async (trx) => {
+    const { replaced, released } = await inTransaction(this.db, async (trx) => {
       const files = new FileRepository(trx);
       const locked = await files.findBlob(sha256, true);
       // Deleted since the challenge: nothing left to claim.
-      if (!locked || locked.size !== body.size || !(await this.store.stat(sha256))) throw contentUnknown();
-      const replaced = await this.files.attach(files, caller, filename, contentType, locked);
-      return { filename, sha256, size: body.size, deduplicated: true, replaced };
+      if (!locked || locked.refCount <= 0 || locked.size !== body.size || !(await this.store.stat(sha256))) {
+        throw contentUnknown();
+      }
+      return this.files.attach(files, caller, filename, contentType, locked);
     });
+    await this.files.collect(released);
+    return { filename, sha256, size: body.size, deduplicated: true, replaced };
   }
 
   /** The stored content of that digest and size, when the caller may learn that it is stored. */

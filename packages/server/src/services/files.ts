@@ -90,7 +90,7 @@ export class FileService {
       if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== staged.sha256) {
         throw new AppError('DIGEST_MISMATCH', `the received bytes have SHA-256 ${staged.sha256}, not ${expectedSha256.toLowerCase()}`);
       }
-      return await inTransaction(this.db, async (trx) => {
+      const { reply, released } = await inTransaction(this.db, async (trx) => {
         const files = new FileRepository(trx);
         let blob = await files.findBlob(staged.sha256, true);
         let deduplicated = false;
@@ -102,9 +102,11 @@ export class FileService {
           await staged.publish();
           blob = await files.insertBlob(staged.sha256, staged.size, this.disclosure.drawThreshold(), this.clock());
         }
-        const replaced = await this.attach(files, caller, filename, contentType, blob);
-        return { filename, sha256: staged.sha256, size: staged.size, deduplicated, replaced };
+        const { replaced, released } = await this.attach(files, caller, filename, contentType, blob);
+        return { reply: { filename, sha256: staged.sha256, size: staged.size, deduplicated, replaced }, released };
       });
+      await this.collect(released);
+      return reply;
     } finally {
       await staged.discard();
     }
@@ -112,51 +114,73 @@ export class FileService {
 
   /**
    * Points the caller's file NAME at `blob` (locked by the caller's transaction): a new file, or
-   * the same file with new content so that its friends keep access. Returns whether it replaced.
+   * the same file with new content so that its friends keep access. Returns whether it replaced,
+   * and the blob it stopped using when that one is now unreferenced: `collect` it after commit.
    */
-  async attach(files: FileRepository, caller: SessionUser, filename: string, contentType: string, blob: BlobRecord): Promise<boolean> {
+  async attach(
+    files: FileRepository,
+    caller: SessionUser,
+    filename: string,
+    contentType: string,
+    blob: BlobRecord,
+  ): Promise<{ replaced: boolean; released: number | null }> {
     const now = this.clock();
     const existing = await files.findOwned(caller.userId, filename);
     if (!existing) {
       const ownerKey = await files.usernameKey(caller.userId);
       await files.insertFile({ ownerId: caller.userId, ownerKey, filename, blobId: blob.id, contentType, now });
       await files.changeRefCount(blob.id, 1);
-      return false;
+      return { replaced: false, released: null };
     }
     await files.updateContent(existing.id, blob.id, contentType, now);
-    if (existing.blobId !== blob.id) {
-      await files.changeRefCount(blob.id, 1);
-      await this.release(files, existing.blobId);
-    }
-    return true;
+    if (existing.blobId === blob.id) return { replaced: true, released: null };
+    await files.changeRefCount(blob.id, 1);
+    return { replaced: true, released: await this.release(files, existing.blobId) };
   }
 
   /** Owner only; every friend loses access with the file. */
   async delete(caller: SessionUser, rawFilename: string | undefined, owner?: string): Promise<{ filename: string; deleted: true }> {
-    return inTransaction(this.db, async (trx) => {
+    const { filename, released } = await inTransaction(this.db, async (trx) => {
       const file = await this.resolve(caller, rawFilename, owner, trx);
       if (!file.isOwner) throw new AppError('NOT_OWNER', `only the owner of '${file.filename}' may delete it`);
       const files = new FileRepository(trx);
       await files.deleteFile(file.id);
-      await this.release(files, file.blobId);
-      return { filename: file.filename, deleted: true as const };
+      return { filename: file.filename, released: await this.release(files, file.blobId) };
     });
+    await this.collect(released);
+    return { filename, deleted: true };
+  }
+
+  /** Drops one reference to a blob; returns its id when nothing references it any more. */
+  private async release(files: FileRepository, blobId: number): Promise<number | null> {
+    const blob = await files.lockBlobById(blobId);
+    if (!blob) return null;
+    await files.changeRefCount(blobId, -1);
+    return blob.refCount <= 1 ? blobId : null;
   }
 
   /**
-   * Drops one reference to a blob and removes the content when none is left. The bytes are
-   * unlinked while the blob row is locked, so a concurrent upload or claim of the same content
-   * waits, then finds no row and stores the bytes anew: never a file without its blob.
+   * Removes an unreferenced blob: its row and its bytes, with the row locked so that a
+   * concurrent upload or claim of the same content waits, then stores it anew. Should the
+   * commit fail after the unlink, the row stays at zero references (no file points at it);
+   * uploads restore missing bytes, claims refuse them, and the next sweep removes the row.
    */
-  private async release(files: FileRepository, blobId: number): Promise<void> {
-    const blob = await files.lockBlobById(blobId);
-    if (!blob) return;
-    if (blob.refCount > 1) {
-      await files.changeRefCount(blobId, -1);
-      return;
-    }
-    await files.deleteBlob(blobId);
-    await this.store.delete(blob.sha256);
+  async collect(blobId: number | null): Promise<void> {
+    if (blobId === null) return;
+    await inTransaction(this.db, async (trx) => {
+      const files = new FileRepository(trx);
+      const blob = await files.lockBlobById(blobId);
+      if (!blob || blob.refCount > 0) return;
+      await files.deleteBlob(blobId);
+      await this.store.delete(blob.sha256);
+    });
+  }
+
+  /** Collects every unreferenced blob (left by a crash between a delete and its collection). */
+  async collectGarbage(): Promise<number> {
+    const ids = await new FileRepository(this.db).unreferencedBlobIds();
+    for (const id of ids) await this.collect(id);
+    return ids.length;
   }
 
   openContent(file: FileRecord, range?: { start: number; end: number }): Readable {
