@@ -12,15 +12,19 @@ import { UserRepository } from './repositories/users.js';
 import { accountRoutes } from './routes/accounts.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
+import { sharingRoutes } from './routes/sharing.js';
 import { AccountService } from './services/accounts.js';
 import { ClaimService } from './services/claims.js';
 import { Disclosure } from './services/disclosure.js';
 import { FileService } from './services/files.js';
 import { HealthService } from './services/health.js';
+import { ListCursor } from './services/list-cursor.js';
 import { LoginLimits } from './services/login-limits.js';
 import { Passwords } from './services/passwords.js';
+import { SharingService } from './services/sharing.js';
 
 const JSON_BODY_LIMIT = 1024 * 1024;
+const GARBAGE_INTERVAL_MS = 60_000;
 
 /** Builds the whole server from its configuration, with every dependency wired by hand. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
@@ -33,6 +37,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
         censor: '[redacted]',
       },
     },
+    // One line per request (at its end) instead of Fastify's two: half the logging cost.
+    disableRequestLogging: true,
     trustProxy: config.trustProxy,
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
@@ -42,6 +48,12 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     await db.destroy();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
   });
   // Fastify parses text/plain by default; API.md accepts JSON, multipart and raw bytes only.
   app.removeContentTypeParser('text/plain');
@@ -57,12 +69,21 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   );
   const health = new HealthService(db, config.dataDir);
   const store = new FsBlobStore(config.dataDir);
+  app.addHook('onClose', () => store.close());
   await store.init();
   const swept = await store.sweepTemporary();
   if (swept > 0) app.log.info({ swept }, 'removed temporary files left by an earlier crash');
   const disclosure = new Disclosure(config);
   const files = new FileService(db, store, disclosure, config.maxUploadBytes);
   const claims = new ClaimService(db, store, files, disclosure);
+  await files.collectGarbage();
+  // Catches blobs whose collection a crash or an outage interrupted.
+  const garbageTimer = setInterval(() => {
+    files.collectGarbage().catch((error: unknown) => app.log.warn({ err: error }, 'garbage collection failed'));
+  }, GARBAGE_INTERVAL_MS);
+  garbageTimer.unref();
+  app.addHook('onClose', async () => clearInterval(garbageTimer));
+  const sharing = new SharingService(db, files, new ListCursor(config.jwtSecret));
 
   await app.register(errorHandlerPlugin);
   await app.register(openapiPlugin);
@@ -71,5 +92,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(accountRoutes, { config, accounts });
   await app.register(multipartPlugin, { maxUploadBytes: config.maxUploadBytes });
   await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
+  await app.register(sharingRoutes, { sharing });
   return app;
 }

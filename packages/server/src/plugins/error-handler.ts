@@ -53,6 +53,9 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance) => {
     const appError = toAppError(error);
     if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: appError.code }, appError.message);
+    // Refused mid-body (413, 507, a bad digest header): the rest of the body will never be read,
+    // so the connection cannot carry another request; closing it frees the client at once.
+    if (!request.raw.complete) reply.header('connection', 'close');
     reply.headers(appError.headers).code(appError.statusCode).type('application/json').send(appError.body());
   });
   app.setNotFoundHandler((request, reply) => {

@@ -132,10 +132,19 @@ async function multipartUpload(request: FastifyRequest, files: FileService) {
     }
   } catch (error) {
     await staged?.discard();
-    throw error;
+    throw isMalformedMultipart(error) ? validationFailed('the multipart body is malformed') : error;
   }
   if (!staged) throw validationFailed("no file part named 'file'");
   return files.record(request.session, filename, contentType, staged, fields.sha256);
+}
+
+/**
+ * Busboy reports a malformed body (no boundary, a part cut short) as a plain Error; everything
+ * else that can fail here carries a code (ours, Fastify's, or the file system's errno).
+ */
+function isMalformedMultipart(error: unknown): boolean {
+  const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
+  return !(error instanceof AppError) && code === undefined && statusCode === undefined;
 }
 
 /** 200 with the whole content, 206 for one range, 304 when the client has it (API.md, "Download"). */

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from '../limits.js';
 import { FilenameField, UsernameField } from './common.js';
 
 export const FileEntry = Type.Object({
@@ -13,9 +14,14 @@ export const FileEntry = Type.Object({
 });
 export type FileEntry = Static<typeof FileEntry>;
 
+/** A whole number from 1 to LIST_LIMIT_MAX (1000), leading zeros allowed; nothing else, not even empty. */
+export const LIST_LIMIT_PATTERN = '^0*([1-9][0-9]{0,2}|1000)$';
+
 export const ListQuery = Type.Object({
-  limit: Type.Optional(Type.String()),
-  cursor: Type.Optional(Type.String()),
+  limit: Type.Optional(
+    Type.String({ pattern: LIST_LIMIT_PATTERN, description: `entries per page, 1 to ${LIST_LIMIT_MAX} (default ${LIST_LIMIT_DEFAULT})` }),
+  ),
+  cursor: Type.Optional(Type.String({ maxLength: 2048, description: 'next_cursor of the previous page' })),
 });
 export type ListQuery = Static<typeof ListQuery>;
 
@@ -60,3 +66,11 @@ export const FriendsReply = Type.Object({
   friends: Type.Array(Type.Object({ username: Type.String(), since: Type.String() })),
 });
 export type FriendsReply = Static<typeof FriendsReply>;
+
+/** `/cloud/drive-share/:filename/`: the filename travels percent-encoded in the path. */
+export const FriendsParams = Type.Object({ filename: FilenameField });
+export type FriendsParams = Static<typeof FriendsParams>;
+
+/** `?owner=`, resolved like download's. */
+export const OwnerQuery = Type.Object({ owner: Type.Optional(UsernameField) });
+export type OwnerQuery = Static<typeof OwnerQuery>;

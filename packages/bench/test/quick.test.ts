@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { CASE_IDS, DATABASE_KINDS } from '../src/options.js';
+import { expectedVerdictIds } from '../src/targets.js';
+
+/**
+ * `pnpm bench --quick` runs as part of the tests so that the harness never rots: it must
+ * exit 0 and print a row for every target of issue 10 (a row may say "not measured" and why,
+ * for what this machine lacks, such as nginx; it may not be missing).
+ */
+
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+interface QuickJson {
+  quick: boolean;
+  casesRun: string[];
+  verdicts: { id: string; verdict: string; margin: string }[];
+  rows: { caseId: string; label: string; missing?: string }[];
+  notes: string[];
+  profiles: unknown[];
+}
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+t.test('pnpm bench --quick exits 0 and reports every target', async (t) => {
+  const directory = await mkdtemp(path.join(tmpdir(), 'cloudstore-bench-test-'));
+  t.teardown(() => rm(directory, { recursive: true, force: true }));
+  const report = path.join(directory, 'report.md');
+  const json = path.join(directory, 'results.json');
+  const started = Date.now();
+  const { code, stdout, stderr } = await run(['--quick', '--out', report, '--json', json]);
+  t.equal(code, 0, `exit code (stderr: ${stderr.slice(-2000)})`);
+  t.comment(`quick run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  t.match(stdout, /report: /);
+
+  const results = JSON.parse(await readFile(json, 'utf8')) as QuickJson;
+  t.ok(results.quick);
+  t.same([...results.casesRun].sort(), [...CASE_IDS].sort(), 'every case ran');
+  t.same(
+    results.notes.filter((note) => /case failed/.test(note)),
+    [],
+    'no case failed',
+  );
+  const ids = results.verdicts.map((verdict) => verdict.id);
+  for (const id of expectedVerdictIds(DATABASE_KINDS)) t.ok(ids.includes(id), `a row for target ${id}`);
+  for (const verdict of results.verdicts) {
+    t.ok(['met', 'missed', 'reported', 'not measured'].includes(verdict.verdict), `${verdict.id}: ${verdict.verdict}`);
+    if (verdict.verdict === 'not measured') t.not(verdict.margin, '', `${verdict.id} says why it was not measured`);
+  }
+  // A row that failed (rather than one skipped for something absent) means the harness broke.
+  const failedRows = results.rows.filter((row) => row.missing?.startsWith('failed'));
+  t.same(failedRows, [], 'no row failed');
+  for (const caseId of CASE_IDS.filter((id) => id !== 'profile')) {
+    t.ok(results.rows.some((row) => row.caseId === caseId), `rows for ${caseId}`);
+  }
+  t.ok(results.profiles.length > 0, 'a CPU profile summary');
+
+  const markdown = await readFile(report, 'utf8');
+  t.match(markdown, /## Targets \(issue 10\)/);
+  t.match(markdown, /\*\*Quick run\*\*/);
+  t.match(markdown, /## Machine/);
+});

@@ -1,0 +1,116 @@
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { CliError, EXIT, exitCodeFor } from '../errors.js';
+import { keepPool } from './connections.js';
+
+/** One pool of keep-alive connections for the whole run: a batch of files reuses them. */
+const sharedAgent = () => keepPool(() => new Agent());
+
+/** An error answer of the server (API.md, "Errors"), with its code and the whole body. */
+export class ApiError extends CliError {
+  constructor(
+    readonly statusCode: number,
+    code: string,
+    message: string,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(code, message, exitCodeFor(code));
+  }
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  headers?: Record<string, string>;
+  /** Sent as `application/json`. */
+  json?: unknown;
+  /** Sent as is: a stream of file bytes. */
+  body?: Readable;
+}
+
+export interface JsonResponse<T> {
+  statusCode: number;
+  body: T;
+}
+
+/** The HTTP side of the CLI: one server origin, one optional bearer token. */
+export class ApiClient {
+  constructor(
+    readonly origin: string,
+    private readonly token?: string,
+  ) {}
+
+  /** The response of a successful request, body unread; an error answer becomes an ApiError. */
+  async send(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<Dispatcher.ResponseData> {
+    const url = new URL(path, this.origin);
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, value);
+    }
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: string | Readable | undefined = options.body;
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    }
+    const response = await this.guard(() => request(url, { method, headers, body, dispatcher: sharedAgent() }));
+    if (response.statusCode >= 400) throw await this.toApiError(response);
+    return response;
+  }
+
+  /** A request whose answer is JSON (or empty, for 204). */
+  async call<T>(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<JsonResponse<T>> {
+    const response = await this.send(method, path, options);
+    const text = await this.guard(() => response.body.text());
+    return { statusCode: response.statusCode, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** Runs a piece of I/O with the server, turning connection failures into one readable error. */
+  async guard<T>(io: () => Promise<T>): Promise<T> {
+    try {
+      return await io();
+    } catch (error) {
+      const reason = networkFailure(error);
+      if (reason) throw new CliError('NETWORK_ERROR', `cannot reach ${this.origin}: ${reason}`, EXIT.failure);
+      throw error;
+    }
+  }
+
+  private async toApiError(response: Dispatcher.ResponseData): Promise<ApiError> {
+    const { statusCode } = response;
+    const text = await this.guard(() => response.body.text());
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // Not the API's error JSON: a proxy or another program answered; the status says enough.
+    }
+    const code = typeof body.code === 'string' ? body.code : `HTTP_${statusCode}`;
+    let message = typeof body.message === 'string' ? body.message : `the server answered HTTP ${statusCode}`;
+    if (Array.isArray(body.owners)) message = `${message} (owners: ${body.owners.join(', ')}): choose one with --owner`;
+    if (statusCode >= 500) message = `server error (${statusCode} ${code}): ${message}`;
+    const retryAfter = response.headers['retry-after'];
+    if (statusCode === 429 && typeof retryAfter === 'string') message = `${message}; retry in ${retryAfter} seconds`;
+    return new ApiError(statusCode, code, message, body);
+  }
+}
+
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'the connection was reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_SOCKET: 'the server closed the connection',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out while connecting',
+  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for an answer',
+  UND_ERR_BODY_TIMEOUT: 'timed out while receiving',
+  UND_ERR_CLOSED: 'the connection was closed',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the answer was cut short',
+};
+
+function networkFailure(error: unknown): string | undefined {
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' ? NETWORK_REASONS[code] : undefined;
+}

@@ -1,0 +1,58 @@
+import { stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { startDownload } from '../api/download.js';
+import { authenticatedClient } from '../auth/session.js';
+import { forOneItem } from '../batch.js';
+import type { Context, GlobalOptions } from '../context.js';
+import { CliError, EXIT } from '../errors.js';
+import { checkedFilename } from '../filename.js';
+import { pathExists, saveVerified, targetExists, writeVerified } from '../files/verified-write.js';
+import { formatBytes } from '../units.js';
+
+export interface GetOptions extends GlobalOptions {
+  name: string;
+  output?: string;
+  owner?: string;
+  force: boolean;
+}
+
+const STDOUT = '-';
+
+export async function run(options: GetOptions, context: Context): Promise<void> {
+  const filename = checkedFilename(options.name);
+  await forOneItem(context.output, { label: filename, fields: { filename } }, async () => {
+    const target = options.output === STDOUT ? undefined : await resolveTarget(options.output, filename, context);
+    if (target && !options.force && (await pathExists(target))) throw targetExists(target);
+    const client = await authenticatedClient(options, context);
+    const download = await startDownload(client, filename, options.owner);
+    await context.output.withProgress(`downloading ${filename}`, download.size, (progress) => {
+      const write = { source: download.body, sha256: download.sha256, progress };
+      return client.guard(() =>
+        target
+          ? saveVerified(write, target, { overwrite: options.force, temporaryFiles: context.temporaryFiles })
+          : writeVerified(write, context.stdout),
+      );
+    });
+    // Standard output carries the file itself: a result line there would corrupt it.
+    if (!target) return;
+    const size = download.size ?? (await stat(target)).size;
+    context.output.result(`${filename}: saved ${formatBytes(size)} to ${relative(context.cwd, target)}`, {
+      filename,
+      ...(options.owner === undefined ? {} : { owner: options.owner }),
+      sha256: download.sha256.toString('hex'),
+      size,
+      content_type: download.contentType,
+      path: target,
+    });
+  });
+}
+
+/** `./NAME` by default; `DIR/NAME` when the output names a directory; else the path given. */
+async function resolveTarget(output: string | undefined, filename: string, context: Context): Promise<string> {
+  if (output === undefined) return join(context.cwd, filename);
+  const path = resolve(context.cwd, output);
+  const stats = await stat(path).catch(() => undefined);
+  if (stats?.isDirectory()) return join(path, filename);
+  if (output.endsWith('/')) throw new CliError('PATH_NOT_FOUND', `no directory ${output}`, EXIT.notFound);
+  return path;
+}

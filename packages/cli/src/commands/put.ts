@@ -1,0 +1,89 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { UploadReply } from '@cloudstore/shared';
+import { claimByDigest, uploadBytes } from '../api/upload.js';
+import { authenticatedClient } from '../auth/session.js';
+import { forEachItem } from '../batch.js';
+import { guessContentType } from '../content-type.js';
+import type { Context, GlobalOptions } from '../context.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { checkedFilename } from '../filename.js';
+import { hashFile, spoolAndHash, type LocalContent } from '../files/local-content.js';
+import { formatBytes } from '../units.js';
+
+export interface PutOptions extends GlobalOptions {
+  paths: string[];
+  name?: string;
+}
+
+const STDIN = '-';
+
+/** Hash first; claim by digest; send the bytes only when the claim cannot succeed (CLI.md, "Hash first"). */
+export async function run(options: PutOptions, context: Context): Promise<void> {
+  if (options.name !== undefined && options.paths.length > 1) throw usageError('--name names one file: give a single path with it');
+  if (options.paths.includes(STDIN) && options.name === undefined) throw usageError(`'${STDIN}' reads standard input and needs --name`);
+  const client = await authenticatedClient(options, context);
+  await forEachItem(
+    context.output,
+    options.paths,
+    (path) => ({ label: path, fields: { path } }),
+    async (path) => {
+      await withLocalContent(path, options.name, context, async (content, filename) => {
+        const target = { filename, contentType: guessContentType(filename) };
+        const claimed = await claimByDigest(client, target, content);
+        if (claimed) return report(path, claimed, false, context);
+        const uploaded = await context.output.withProgress(`uploading ${filename}`, content.size, (progress) =>
+          uploadBytes(client, target, content, progress),
+        );
+        report(path, uploaded, true, context);
+      });
+    },
+  );
+}
+
+type UseContent = (content: LocalContent, filename: string) => Promise<void>;
+
+/** Checks the path and the name it gets on the server, hashes the file where it is, and hands both to `use`. */
+async function withLocalContent(path: string, name: string | undefined, context: Context, use: UseContent) {
+  if (path === STDIN) return withSpool(context.stdin, checkedFilename(name ?? path), context, use);
+  const stats = await stat(path);
+  if (stats.isDirectory()) {
+    throw new CliError('IS_A_DIRECTORY', 'is a directory: put uploads files (a glob such as dir/* names them)', EXIT.usage);
+  }
+  const filename = checkedFilename(name ?? basename(path));
+  if (!stats.isFile()) return withSpool(createReadStream(path), filename, context, use);
+  const content = await context.output.withProgress(`hashing ${filename}`, stats.size, (progress) => hashFile(path, progress));
+  await use(content, filename);
+}
+
+/**
+ * Standard input, pipes and devices can be read only once: they are copied to a private
+ * temporary file while hashing, so that the proof and the upload can read them again; the
+ * copy is deleted afterwards.
+ */
+async function withSpool(input: Readable, filename: string, context: Context, use: UseContent) {
+  const directory = await mkdtemp(join(tmpdir(), 'cloudstore-'));
+  context.temporaryFiles.add(directory);
+  try {
+    const content = await context.output.withProgress(`reading ${filename}`, undefined, (progress) =>
+      spoolAndHash(input, join(directory, 'spool'), progress),
+    );
+    await use(content, filename);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+    context.temporaryFiles.delete(directory);
+  }
+}
+
+/** The result line says what crossed the network: a skip is promised only when it happened. */
+function report(path: string, reply: UploadReply, isUploaded: boolean, context: Context): void {
+  const size = formatBytes(reply.size);
+  const what = isUploaded
+    ? `uploaded ${size}${reply.deduplicated ? ' (the server already held this content)' : ''}`
+    : `deduplicated, nothing uploaded (${size})`;
+  const replaced = reply.replaced ? `; it replaces your earlier ${reply.filename}` : '';
+  context.output.result(`${reply.filename}: ${what}${replaced}`, { path, ...reply });
+}

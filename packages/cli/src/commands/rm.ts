@@ -1,0 +1,24 @@
+import { ROUTES, type DeleteReply } from '@cloudstore/shared';
+import { authenticatedClient } from '../auth/session.js';
+import { forEachItem } from '../batch.js';
+import type { Context, GlobalOptions } from '../context.js';
+import { checkedFilename } from '../filename.js';
+
+export interface RmOptions extends GlobalOptions {
+  names: string[];
+  owner?: string;
+}
+
+export async function run(options: RmOptions, context: Context): Promise<void> {
+  const client = await authenticatedClient(options, context);
+  await forEachItem(
+    context.output,
+    options.names,
+    (name) => ({ label: name, fields: { filename: name } }),
+    async (name) => {
+      const filename = checkedFilename(name);
+      const { body } = await client.call<DeleteReply>('DELETE', ROUTES.myDrive, { json: { filename, owner: options.owner } });
+      context.output.result(`${body.filename}: deleted`, body);
+    },
+  );
+}

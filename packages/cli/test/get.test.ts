@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { CliUser, jsonLines } from './helpers/cli.js';
+import { sha256 } from './helpers/files.js';
+import { startProxy } from './helpers/proxy.js';
+import { startServer } from './helpers/server.js';
+
+const server = await startServer(t);
+
+/** A user with one file on the server, uploaded from a folder of its own so that downloads land elsewhere. */
+async function userWithFile(t: { teardown(fn: () => unknown): void }, username: string, filename: string, content: Buffer) {
+  const user = await CliUser.registered(t, server.url, username);
+  await mkdir(join(user.home, 'uploads'));
+  await writeFile(join(user.home, 'uploads', filename), content);
+  const put = await user.run(['put', join('uploads', filename)]);
+  if (put.code !== 0) throw new Error(put.stderr);
+  return user;
+}
+
+t.test('get writes ./NAME, checked against the digest, and refuses to overwrite without --force', async (t) => {
+  const content = randomBytes(2 * 1024 * 1024 + 5);
+  const alice = await userWithFile(t, 'alice', 'photo.jpg', content);
+
+  const get = await alice.run(['get', 'photo.jpg']);
+  t.equal(get.code, 0, get.stderr);
+  t.equal(get.stdout, 'photo.jpg: saved 2.0 MiB to photo.jpg\n');
+  t.ok((await readFile(join(alice.home, 'photo.jpg'))).equals(content));
+
+  await writeFile(join(alice.home, 'photo.jpg'), 'mine, do not touch');
+  const refused = await alice.run(['get', 'photo.jpg']);
+  t.equal(refused.code, 6);
+  t.match(refused.stderr, /^cloudstore: photo\.jpg: .*photo\.jpg already exists: add --force to overwrite it\n$/);
+  t.equal(await readFile(join(alice.home, 'photo.jpg'), 'utf8'), 'mine, do not touch');
+
+  const forced = await alice.run(['get', 'photo.jpg', '--force', '--json']);
+  t.equal(forced.code, 0, forced.stderr);
+  t.same(jsonLines(forced.stdout), [
+    {
+      filename: 'photo.jpg',
+      sha256: sha256(content),
+      size: content.length,
+      content_type: 'image/jpeg',
+      path: join(alice.home, 'photo.jpg'),
+    },
+  ]);
+  t.ok((await readFile(join(alice.home, 'photo.jpg'))).equals(content));
+  t.same((await readdir(alice.home)).filter((name) => name.includes('cloudstore-part')), [], 'no temporary file left');
+});
+
+t.test('-o names a file, a directory (DIR/NAME), or - for standard output', async (t) => {
+  const content = Buffer.from('quarterly figures\n');
+  const bob = await userWithFile(t, 'bob', 'report.csv', content);
+  await mkdir(join(bob.home, 'inbox'));
+
+  const intoDirectory = await bob.run(['get', 'report.csv', '-o', 'inbox']);
+  t.equal(intoDirectory.code, 0, intoDirectory.stderr);
+  t.equal(await readFile(join(bob.home, 'inbox', 'report.csv'), 'utf8'), 'quarterly figures\n');
+
+  const toPath = await bob.run(['get', 'report.csv', '--output', 'inbox/renamed.csv']);
+  t.equal(toPath.code, 0, toPath.stderr);
+  t.equal(await readFile(join(bob.home, 'inbox', 'renamed.csv'), 'utf8'), 'quarterly figures\n');
+
+  const toStdout = await bob.run(['get', 'report.csv', '-o', '-', '--json']);
+  t.equal(toStdout.code, 0, toStdout.stderr);
+  t.equal(toStdout.stdout, 'quarterly figures\n', 'the file alone: no result line in the way');
+
+  const missingDirectory = await bob.run(['get', 'report.csv', '-o', 'nowhere/']);
+  t.equal(missingDirectory.code, 4);
+});
+
+t.test('a file that is not there, or not visible, is 4 with a JSON failure line', async (t) => {
+  const carol = await CliUser.registered(t, server.url, 'carol');
+  const get = await carol.run(['get', 'ghost.txt', '--json']);
+  t.equal(get.code, 4);
+  t.same(jsonLines(get.stdout), [
+    { filename: 'ghost.txt', error: { code: 'FILE_NOT_FOUND', message: "no file named 'ghost.txt' is visible to you" }, exit: 4 },
+  ]);
+  t.equal(get.stderr, "cloudstore: ghost.txt: no file named 'ghost.txt' is visible to you\n");
+  t.same(await readdir(carol.home), ['.config'], 'nothing written');
+  const stranger = await carol.run(['get', 'photo.jpg', '--owner', 'alice']);
+  t.equal(stranger.code, 4);
+});
+
+t.test('a byte flipped on the way: exit 7 and no file, not even a temporary one', async (t) => {
+  const content = randomBytes(300_000);
+  const dave = await userWithFile(t, 'dave', 'contract.pdf', content);
+  const proxy = await startProxy(t, server.port, { corruptDownloads: true });
+
+  const get = await dave.runVia(proxy.url, ['get', 'contract.pdf']);
+  t.equal(get.code, 7);
+  t.equal(get.stderr, "cloudstore: contract.pdf: the downloaded bytes do not match the server's SHA-256: nothing was saved\n");
+  t.same((await readdir(dave.home)).sort(), ['.config', 'uploads']);
+
+  const forced = await dave.runVia(proxy.url, ['get', 'contract.pdf', '-o', 'uploads/contract.pdf', '--force']);
+  t.equal(forced.code, 7);
+  t.ok((await readFile(join(dave.home, 'uploads', 'contract.pdf'))).equals(content), 'the existing file is untouched');
+
+  const toStdout = await dave.runVia(proxy.url, ['get', 'contract.pdf', '-o', '-']);
+  t.equal(toStdout.code, 7, 'standard output cannot be taken back, but the exit code tells');
+});

@@ -1,0 +1,187 @@
+import { Readable } from 'node:stream';
+import type { Test } from 'tap';
+import { AppError } from '../../src/errors.js';
+import type { BlobStore } from '../../src/store/blob-store.js';
+import { randomContent, sha256Hex } from '../helpers/content.js';
+
+/** Makes a new, empty store of the implementation under test, removed when `t` ends. */
+export type StoreFactory = (t: Test) => Promise<BlobStore>;
+
+const MiB = 1024 * 1024;
+const EMPTY_SHA256 = sha256Hex(Buffer.alloc(0));
+
+/** `content` in chunks of the given sizes, cycled: a socket's odd-sized reads. */
+function chunked(content: Buffer, sizes: number[] = [content.length || 1]): Readable {
+  const chunks: Buffer[] = [];
+  for (let offset = 0, index = 0; offset < content.length; index++) {
+    const size = sizes[index % sizes.length];
+    chunks.push(content.subarray(offset, offset + size));
+    offset += size;
+  }
+  return Readable.from(chunks, { objectMode: false });
+}
+
+/** A source that sends `prefix`, then fails as a dropped connection does (with `error`, or none). */
+function failingAfter(prefix: Buffer, error?: Error): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (sent) {
+        this.destroy(error);
+        return;
+      }
+      sent = true;
+      this.push(prefix);
+    },
+  });
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function stored(store: BlobStore, content: Buffer): Promise<string> {
+  const staged = await store.write(chunked(content), { maxBytes: content.length });
+  await staged.publish();
+  return staged.sha256;
+}
+
+/**
+ * The behaviour every BlobStore must have (store/blob-store.ts). Each test gets a fresh store
+ * from `createStore`. After every failed write, `sweepTemporary()` must find nothing left.
+ */
+export function blobStoreContract(t: Test, createStore: StoreFactory): void {
+  t.test('write hashes and counts the bytes; they are visible only once published', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(3 * MiB + 7);
+    // Chunks that straddle every 1 MiB boundary of the store's write buffer.
+    const staged = await store.write(chunked(content, [1, 65_536, MiB - 1, 3, MiB + 1]), { maxBytes: 5 * MiB });
+    t.equal(staged.sha256, sha256Hex(content));
+    t.equal(staged.size, content.length);
+    t.equal(await store.stat(staged.sha256), null, 'not visible while staged');
+    await staged.publish();
+    t.same(await store.stat(staged.sha256), { size: content.length });
+    t.ok((await readAll(store.read(staged.sha256))).equals(content), 'the same bytes come back');
+    await staged.discard();
+    t.same(await store.stat(staged.sha256), { size: content.length }, 'discard after publish leaves the blob');
+    t.equal(await store.sweepTemporary(), 0, 'nothing temporary is left');
+  });
+
+  t.test('publish is idempotent, and identical content is one blob', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(100_000);
+    const [first, second] = await Promise.all([
+      store.write(chunked(content, [4096]), { maxBytes: MiB }),
+      store.write(chunked(content, [777]), { maxBytes: MiB }),
+    ]);
+    t.equal(first.sha256, second.sha256);
+    await Promise.all([first.publish(), second.publish()]);
+    await first.publish();
+    t.same(await store.stat(first.sha256), { size: content.length });
+    t.ok((await readAll(store.read(first.sha256))).equals(content));
+    t.equal(await store.sweepTemporary(), 0);
+  });
+
+  t.test('empty content is a blob like any other', async (t) => {
+    const store = await createStore(t);
+    const staged = await store.write(Readable.from([]), { maxBytes: 0 });
+    t.equal(staged.sha256, EMPTY_SHA256);
+    t.equal(staged.size, 0);
+    await staged.publish();
+    t.same(await store.stat(EMPTY_SHA256), { size: 0 });
+    t.equal((await readAll(store.read(EMPTY_SHA256))).length, 0);
+  });
+
+  t.test('read gives one inclusive byte range', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(2 * MiB + 11);
+    const sha256 = await stored(store, content);
+    for (const [start, end] of [
+      [0, 0],
+      [0, 99],
+      [MiB - 1, MiB + 1],
+      [content.length - 1, content.length - 1],
+      [5, content.length - 1],
+    ]) {
+      const bytes = await readAll(store.read(sha256, { start, end }));
+      t.ok(bytes.equals(content.subarray(start, end + 1)), `bytes ${start}-${end}`);
+    }
+  });
+
+  t.test('discard removes staged bytes without publishing them', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(10_000);
+    const staged = await store.write(chunked(content), { maxBytes: MiB });
+    await staged.discard();
+    await staged.discard();
+    t.equal(await store.stat(staged.sha256), null);
+    t.equal(await store.sweepTemporary(), 0, 'no temporary bytes remain');
+  });
+
+  t.test('maxBytes is the largest size accepted', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(64 * 1024);
+    const exact = await store.write(chunked(content, [1000]), { maxBytes: content.length });
+    t.equal(exact.size, content.length, 'exactly maxBytes is accepted');
+    await exact.discard();
+    const error = await store.write(chunked(content, [1000]), { maxBytes: content.length - 1 }).catch((caught) => caught);
+    t.ok(error instanceof AppError, 'one byte over is refused');
+    t.equal(error.code, 'PAYLOAD_TOO_LARGE');
+    t.equal(await store.stat(sha256Hex(content)), null);
+    t.equal(await store.sweepTemporary(), 0, 'the refused write left nothing');
+  });
+
+  t.test('a source that fails mid-stream fails the write and leaves nothing', async (t) => {
+    const store = await createStore(t);
+    const failure = new Error('connection reset');
+    await t.rejects(store.write(failingAfter(randomContent(3 * MiB), failure), { maxBytes: 10 * MiB }), failure);
+    await t.rejects(store.write(failingAfter(randomContent(MiB)), { maxBytes: 10 * MiB }), 'a source destroyed without an error fails too');
+    t.equal(await store.sweepTemporary(), 0);
+  });
+
+  t.test('stat and read of content never stored', async (t) => {
+    const store = await createStore(t);
+    const unknown = sha256Hex('never stored');
+    t.equal(await store.stat(unknown), null);
+    await t.rejects(readAll(store.read(unknown)), 'reading it fails');
+  });
+
+  t.test('delete removes a blob, and deleting it again is no error', async (t) => {
+    const store = await createStore(t);
+    const keep = randomContent(1000);
+    const drop = randomContent(1000);
+    const kept = await stored(store, keep);
+    const dropped = await stored(store, drop);
+    await store.delete(dropped);
+    await store.delete(dropped);
+    t.equal(await store.stat(dropped), null);
+    t.same(await store.stat(kept), { size: keep.length }, 'other blobs stay');
+    await t.rejects(readAll(store.read(dropped)));
+  });
+
+  t.test('sweepTemporary does not disturb a write in progress', async (t) => {
+    const store = await createStore(t);
+    const head = randomContent(MiB);
+    const tail = randomContent(MiB);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const isStarted = new Promise<void>((resolve) => (started = resolve));
+    async function* slowSource() {
+      yield head;
+      started();
+      await released;
+      yield tail;
+    }
+    const writing = store.write(Readable.from(slowSource()), { maxBytes: 10 * MiB });
+    await isStarted;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    t.equal(await store.sweepTemporary(), 0, 'a live write is not a crash leftover');
+    release();
+    const staged = await writing;
+    await staged.publish();
+    t.ok((await readAll(store.read(staged.sha256))).equals(Buffer.concat([head, tail])));
+  });
+}
