@@ -13,7 +13,10 @@ const AUDIENCE = 'cloudstore';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** preHandler for every route that needs a logged-in user. */
+    /**
+     * onRequest hook of every route that needs a logged-in user: 401 comes before validation,
+     * so nothing about a route's rules is answered to someone who is not logged in.
+     */
     authenticate(request: FastifyRequest): Promise<void>;
     tokenSigner: TokenSigner;
   }

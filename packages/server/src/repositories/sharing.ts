@@ -46,8 +46,10 @@ export class SharingRepository {
    * and reads every file of the user.
    */
   async listPage(userId: number, after: ListPosition | null, count: number): Promise<ListedFile[]> {
+    // Only columns the index holds (InnoDB keeps the primary key in it): MariaDB then seeks to the
+    // cursor; asked for `role` too, it reads the user's entries from the first one on instead.
     const page = this.db('file_access')
-      .select('file_id', 'role', 'filename', 'owner_key')
+      .select('file_id', 'filename', 'owner_key')
       .where('user_id', userId)
       .orderBy([
         { column: 'filename', order: 'asc' },
@@ -70,7 +72,7 @@ export class SharingRepository {
       .select(
         'page.filename as filename',
         'page.owner_key as ownerKey',
-        'page.role as role',
+        'files.owner_id as ownerId',
         'users.username as ownerName',
         'blobs.sha256 as sha256',
         'blobs.size as size',
@@ -87,7 +89,8 @@ export class SharingRepository {
       filename: String(row.filename),
       ownerKey: String(row.ownerKey),
       ownerName: String(row.ownerName),
-      role: row.role as Role,
+      // files.owner_id decides ownership; file_access.role mirrors it but is not in the index.
+      role: Number(row.ownerId) === userId ? 'owner' : 'friend',
       sha256: String(row.sha256),
       size: Number(row.size),
       contentType: String(row.contentType),

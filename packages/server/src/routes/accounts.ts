@@ -37,7 +37,7 @@ export async function accountRoutes(app: FastifyInstance, { config, accounts }: 
 
   app.post(
     ROUTES.logout,
-    { preHandler: app.authenticate, schema: { tags: ['accounts'], ...SECURED, response: { 204: { type: 'null' } } } },
+    { onRequest: app.authenticate, schema: { tags: ['accounts'], ...SECURED, response: { 204: { type: 'null' } } } },
     async (request, reply) => {
       await accounts.logout(request.session);
       clearTokenCookie(reply, config);
@@ -47,7 +47,7 @@ export async function accountRoutes(app: FastifyInstance, { config, accounts }: 
 
   app.get(
     ROUTES.me,
-    { preHandler: app.authenticate, schema: { tags: ['accounts'], ...SECURED, response: { 200: MeReply } } },
+    { onRequest: app.authenticate, schema: { tags: ['accounts'], ...SECURED, response: { 200: MeReply } } },
     async (request) => {
       const usage = await accounts.usage(request.session.userId);
       return { username: request.session.username, ...usage };

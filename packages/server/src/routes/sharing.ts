@@ -25,7 +25,7 @@ export async function sharingRoutes(app: FastifyInstance, { sharing }: { sharing
   app.get<{ Querystring: ListQuery }>(
     ROUTES.drivePermit,
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         tags,
         ...SECURED,
@@ -43,7 +43,7 @@ export async function sharingRoutes(app: FastifyInstance, { sharing }: { sharing
   app.post<{ Body: PermitBody }>(
     ROUTES.drivePermit,
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         tags,
         ...SECURED,
@@ -61,7 +61,7 @@ export async function sharingRoutes(app: FastifyInstance, { sharing }: { sharing
   app.put<{ Body: PermitBody }>(
     ROUTES.drivePermit,
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         tags,
         ...SECURED,
@@ -76,7 +76,7 @@ export async function sharingRoutes(app: FastifyInstance, { sharing }: { sharing
   app.delete<{ Body: PermitBody }>(
     ROUTES.drivePermit,
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         tags,
         ...SECURED,
@@ -91,7 +91,7 @@ export async function sharingRoutes(app: FastifyInstance, { sharing }: { sharing
   app.get<{ Params: FriendsParams; Querystring: OwnerQuery }>(
     `${ROUTES.driveShare}:filename/`,
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         tags,
         ...SECURED,

@@ -92,8 +92,8 @@ export class SharingService {
     return this.changeAccess(caller, body, async ({ sharing, users }, file) => {
       const isSelf = body.username.toLowerCase() === caller.username.toLowerCase();
       if (!file.isOwner && !isSelf) throw notOwner(file.filename, 'remove someone else from it');
-      const friend = isSelf ? { id: caller.userId, username: caller.username } : await existingUser(users, body.username);
       if (file.isOwner && isSelf) throw validationFailed('the owner cannot be removed: hand the file over or delete it');
+      const friend = isSelf ? { id: caller.userId, username: caller.username } : await existingUser(users, body.username);
       if (!(await sharing.removeFriend(file.id, friend.id))) {
         throw new AppError('NOT_SHARED', `'${file.filename}' is not shared with ${friend.username}`);
       }
