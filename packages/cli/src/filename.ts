@@ -1,4 +1,4 @@
-import { normalizeFilename } from '@cloudstore/shared';
+import { normalizeFilename } from '@cloudstore/shared/limits';
 import { CliError, EXIT } from './errors.js';
 
 /** A filename as the server will see it (NFC), or a usage error that says what is wrong with it. */

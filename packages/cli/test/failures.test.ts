@@ -58,6 +58,8 @@ t.test('usage: unknown command or option 2, help and version 0, no stack trace',
   const version = await judy.run(['--version']);
   t.equal(version.code, 0);
   t.match(version.stdout, /^cloudstore \d+\.\d+\.\d+\n$/);
+  const versionAfter = await judy.run(['ls', '--version']);
+  t.equal(versionAfter.stdout, version.stdout, '--version after the subcommand too');
   const help = await judy.run(['put', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /--no-progress/);

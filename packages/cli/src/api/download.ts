@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { ROUTES } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
 import { CliError, EXIT } from '../errors.js';
 import type { ApiClient } from './client.js';
 import { parseReprDigest } from './repr-digest.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { IO_CHUNK_BYTES, type Challenge } from '@cloudstore/shared';
+import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
+import type { Challenge } from '@cloudstore/shared';
 
 /**
  * The answer to a proof-of-possession challenge (API.md, "Claim by digest"): the hex SHA-256 of

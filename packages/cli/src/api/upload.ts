@@ -1,6 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { IO_CHUNK_BYTES, ROUTES, type Challenge, type ClaimBody, type UploadReply } from '@cloudstore/shared';
+import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
+import { ROUTES } from '@cloudstore/shared/routes';
+import type { Challenge, ClaimBody, UploadReply } from '@cloudstore/shared';
 import { CliError, EXIT } from '../errors.js';
 import type { LocalContent } from '../files/local-content.js';
 import { watchChunks } from '../files/watch-chunks.js';

@@ -1,4 +1,5 @@
-import { ROUTES, type LoginReply } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
+import type { LoginReply } from '@cloudstore/shared';
 import { ApiClient } from '../api/client.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { usageError } from '../errors.js';

@@ -1,4 +1,5 @@
-import { ROUTES, type FriendsReply } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
+import type { FriendsReply } from '@cloudstore/shared';
 import { authenticatedClient } from '../auth/session.js';
 import { forOneItem } from '../batch.js';
 import type { Context, GlobalOptions } from '../context.js';

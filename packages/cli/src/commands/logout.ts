@@ -1,4 +1,4 @@
-import { ROUTES } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
 import { ApiClient } from '../api/client.js';
 import { CredentialStore } from '../auth/credentials.js';
 import { resolveServer } from '../auth/session.js';

@@ -1,4 +1,6 @@
-import { LIST_LIMIT_MAX, ROUTES, type FileEntry, type ListReply } from '@cloudstore/shared';
+import { LIST_LIMIT_MAX } from '@cloudstore/shared/limits';
+import { ROUTES } from '@cloudstore/shared/routes';
+import type { FileEntry, ListReply } from '@cloudstore/shared';
 import { authenticatedClient } from '../auth/session.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { formatBytes } from '../units.js';

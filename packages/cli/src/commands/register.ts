@@ -1,4 +1,5 @@
-import { ROUTES, type RegisterReply } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
+import type { RegisterReply } from '@cloudstore/shared';
 import { ApiClient } from '../api/client.js';
 import { askCredentials, logIn, type CredentialOptions } from '../auth/login.js';
 import type { Context } from '../context.js';

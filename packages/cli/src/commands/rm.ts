@@ -1,4 +1,5 @@
-import { ROUTES, type DeleteReply } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
+import type { DeleteReply } from '@cloudstore/shared';
 import { authenticatedClient } from '../auth/session.js';
 import { forEachItem } from '../batch.js';
 import type { Context, GlobalOptions } from '../context.js';

@@ -1,4 +1,5 @@
-import { ROUTES, type RevokeReply } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
+import type { RevokeReply } from '@cloudstore/shared';
 import type { Context } from '../context.js';
 import { forEachFriend, type FriendsChange } from '../friend-change.js';
 

@@ -1,4 +1,5 @@
-import { ROUTES, type MeReply } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
+import type { MeReply } from '@cloudstore/shared';
 import { authenticatedClient } from '../auth/session.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { formatBytes } from '../units.js';

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IO_CHUNK_BYTES } from '@cloudstore/shared';
+import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import type { Progress } from '../progress.js';
 import { watchChunks } from './watch-chunks.js';
 

@@ -4,7 +4,7 @@ import { access, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IO_CHUNK_BYTES } from '@cloudstore/shared';
+import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import { CliError, EXIT } from '../errors.js';
 import type { Progress } from '../progress.js';
 import { watchChunks } from './watch-chunks.js';
