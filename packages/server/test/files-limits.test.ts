@@ -1,12 +1,16 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { Client } from './helpers/client.js';
 import { forEachDatabase, startServer } from './helpers/build-app.js';
+import { startFileServer } from './helpers/file-server.js';
 import { randomContent, temporaryFiles } from './helpers/content.js';
-import { Drive } from './helpers/drive.js';
 import { multipartBody } from './helpers/multipart.js';
 import { postAndDisconnect, postHeadOnly } from './helpers/raw-http.js';
-import { assertNothingLeft, openServerDatabase, storageState } from './helpers/storage-state.js';
+import { assertNothingLeft, storageState } from './helpers/storage-state.js';
 
 const MiB = 1024 * 1024;
 const LIMIT = 2 * MiB;
@@ -26,10 +30,7 @@ function growingBody(total: number): Readable {
 }
 
 forEachDatabase(t, async (t, kind) => {
-  const server = await startServer(t, kind, { maxUploadBytes: LIMIT });
-  const client = new Client(server.url);
-  const db = await openServerDatabase(t, server);
-  const alice = await Drive.register(client, 'alice');
+  const { server, client, db, drives: [alice] } = await startFileServer(t, kind, ['alice'], { maxUploadBytes: LIMIT });
   const auth = { authorization: `Bearer ${alice.token}` };
 
   t.test('a file of exactly the limit is accepted, raw and multipart', async (t) => {
@@ -68,6 +69,7 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(raw.body.code, 'PAYLOAD_TOO_LARGE');
     const rawLonger = await alice.upload('growing.bin', growingBody(4 * LIMIT));
     t.equal(rawLonger.status, 413, 'raw, chunked, far over');
+    t.equal(rawLonger.headers.connection, 'close', 'the rest of the body is not awaited: the connection closes');
     const { body, contentType } = multipartBody([
       { name: 'filename', value: 'growing.bin' },
       { name: 'file', filename: 'growing.bin', content: randomContent(LIMIT + 1) },
@@ -129,5 +131,19 @@ forEachDatabase(t, async (t, kind) => {
     await assertNothingLeft(t, server, db, before, 'a chunked upload cut short');
     t.equal((await alice.download('cut.bin')).status, 404);
     t.equal((await alice.upload('after.bin', randomContent(1000))).status, 201, 'and the server goes on serving');
+  });
+});
+
+forEachDatabase(t, async (t, kind) => {
+  t.test('start-up sweeps the temporary files that a crashed server left', async (t) => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'cloudstore-crashed-'));
+    t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+    const exited = spawn(process.execPath, ['-e', '']);
+    await once(exited, 'exit');
+    const leftover = path.join(dataDir, 'tmp', `${exited.pid}-0123456789abcdef.part`);
+    await mkdir(path.dirname(leftover), { recursive: true });
+    await writeFile(leftover, randomContent(1000));
+    const server = await startServer(t, kind, { dataDir });
+    t.same(await temporaryFiles(server.dataDir), []);
   });
 });

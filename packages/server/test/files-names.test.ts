@@ -1,14 +1,17 @@
 import t from 'tap';
-import { Client } from './helpers/client.js';
-import { forEachDatabase, startServer } from './helpers/build-app.js';
+import { forEachDatabase } from './helpers/build-app.js';
+import { startFileServer } from './helpers/file-server.js';
 import { randomContent, sha256Hex } from './helpers/content.js';
-import { Drive } from './helpers/drive.js';
-import { assertNothingLeft, openServerDatabase, storageState } from './helpers/storage-state.js';
+import { assertNothingLeft, storageState } from './helpers/storage-state.js';
 
 const CONTROL_CHARACTERS = [
   ...Array.from({ length: 0x20 }, (_, code) => code),
   ...Array.from({ length: 0xa0 - 0x7f }, (_, index) => 0x7f + index),
 ].map((code) => String.fromCharCode(code));
+
+/** A name as a test message shows it: every character outside printable ASCII escaped (TAP is line-based). */
+const shown = (name: string): string =>
+  JSON.stringify(name).replace(/[^\x20-\x7e]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** The two names a client reads in `Content-Disposition`, the RFC 5987 one decoded. */
 function dispositionNames(header: string): { ascii?: string; extended?: string } {
@@ -18,11 +21,7 @@ function dispositionNames(header: string): { ascii?: string; extended?: string }
 }
 
 forEachDatabase(t, async (t, kind) => {
-  const server = await startServer(t, kind);
-  const client = new Client(server.url);
-  const db = await openServerDatabase(t, server);
-  const alice = await Drive.register(client, 'alice');
-  const bob = await Drive.register(client, 'bob');
+  const { server, db, drives: [alice, bob] } = await startFileServer(t, kind, ['alice', 'bob']);
 
   t.test('names are NFC-normalised in uploads, lookups, claims and deletes', async (t) => {
     const nfd = 'Cafe\u0301 \u1100\u1161.txt';
@@ -81,7 +80,7 @@ forEachDatabase(t, async (t, kind) => {
     const before = await storageState(server, db);
     const names = [...CONTROL_CHARACTERS.map((character) => `a${character}b.txt`), '.', '..', 'a/b', '/', '\\', 'a\\b', '../etc/passwd', '..\\boot.ini'];
     for (const name of names) {
-      const label = JSON.stringify(name);
+      const label = shown(name);
       const replies = {
         raw: await alice.upload(name, content),
         multipart: await alice.uploadForm(name, content),
@@ -97,7 +96,7 @@ forEachDatabase(t, async (t, kind) => {
     const loneSurrogate = await alice.claim('a\ud800.txt', content);
     t.equal(loneSurrogate.status, 400, 'a lone surrogate is not UTF-8');
     await assertNothingLeft(t, server, db, before, 'a refused name');
-    for (const name of ['...', '.hidden', 'a..b', ' .', '. ']) t.equal((await alice.upload(name, content)).status, 201, `${JSON.stringify(name)} is a fine name`);
+    for (const name of ['...', '.hidden', 'a..b', ' .', '. ']) t.equal((await alice.upload(name, content)).status, 201, `${shown(name)} is a fine name`);
   });
 
   t.test('Content-Disposition always carries both forms, and nothing in a name can break it', async (t) => {
@@ -112,7 +111,7 @@ forEachDatabase(t, async (t, kind) => {
       'tab\u00a0nbsp\u2028line\u2029para.txt',
     ];
     for (const name of names) {
-      const label = JSON.stringify(name);
+      const label = shown(name);
       t.equal((await alice.upload(name, randomContent(10))).status, 201, label);
       const reply = await alice.download(name);
       const header = String(reply.headers['content-disposition']);
@@ -134,11 +133,11 @@ forEachDatabase(t, async (t, kind) => {
     const contents = variants.map(() => randomContent(64));
     for (const [index, name] of variants.entries()) {
       const reply = await alice.upload(name, contents[index]);
-      t.same([reply.status, reply.body.replaced], [201, false], JSON.stringify(name));
+      t.same([reply.status, reply.body.replaced], [201, false], shown(name));
     }
     for (const [index, name] of variants.entries()) {
       const download = await alice.download(name);
-      t.equal(sha256Hex(download.raw), sha256Hex(contents[index]), `${JSON.stringify(name)} is its own file`);
+      t.equal(sha256Hex(download.raw), sha256Hex(contents[index]), `${shown(name)} is its own file`);
     }
     t.equal((await alice.delete('report.pdf ')).status, 200);
     t.equal((await alice.download('report.pdf')).status, 200, 'deleting one leaves the other');

@@ -18,6 +18,9 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_FAILED',
   ENOSPC: 'INSUFFICIENT_STORAGE',
   EDQUOT: 'INSUFFICIENT_STORAGE',
+  // The database's disk (SQLite lives in DATA_DIR), or a MySQL table, is full.
+  SQLITE_FULL: 'INSUFFICIENT_STORAGE',
+  ER_RECORD_FILE_FULL: 'INSUFFICIENT_STORAGE',
 };
 
 /** Turns any error into API.md's error shape with a stable code. Nothing internal leaks out. */

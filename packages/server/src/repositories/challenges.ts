@@ -27,7 +27,8 @@ export class ChallengeRepository {
   /** Takes the challenge out: it works once, whoever asks first. Undefined when it is unknown or used. */
   async consume(nonce: string): Promise<ChallengeRecord | undefined> {
     const row = await this.db('challenges').where('nonce', nonce).first();
-    if (!row) return undefined;
+    // MySQL's default collation ignores case and trailing spaces: only the nonce issued, byte for byte.
+    if (!row || row.nonce !== nonce) return undefined;
     const deleted = await this.db('challenges').where('nonce', nonce).delete();
     if (deleted !== 1) return undefined;
     return {

@@ -95,9 +95,15 @@ export class ClaimService {
   /** Reads only the challenged ranges of the stored content. */
   private async answerMatches(sha256: string, nonce: string, ranges: [number, number][], answer: string): Promise<boolean> {
     const hash = createHash('sha256').update(nonce, 'utf8');
-    for (const [offset, length] of ranges) {
-      if (length === 0) continue;
-      for await (const chunk of this.store.read(sha256, { start: offset, end: offset + length - 1 })) hash.update(chunk as Buffer);
+    try {
+      for (const [offset, length] of ranges) {
+        if (length === 0) continue;
+        for await (const chunk of this.store.read(sha256, { start: offset, end: offset + length - 1 })) hash.update(chunk as Buffer);
+      }
+    } catch (error) {
+      // Deleted since round 1: nothing left to claim, whatever the answer.
+      if (!(await this.store.stat(sha256))) throw contentUnknown();
+      throw error;
     }
     const expected = hash.digest();
     const given = Buffer.from(answer, 'hex');

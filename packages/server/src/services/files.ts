@@ -90,20 +90,30 @@ export class FileService {
       if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== staged.sha256) {
         throw new AppError('DIGEST_MISMATCH', `the received bytes have SHA-256 ${staged.sha256}, not ${expectedSha256.toLowerCase()}`);
       }
+      let isPublishedUnrecorded = false;
       const { reply, released } = await inTransaction(this.db, async (trx) => {
         const files = new FileRepository(trx);
-        let blob = await files.findBlob(staged.sha256, true);
+        // Locked by id once seen: a locking read of an absent digest would take MySQL's gap lock,
+        // on which concurrent uploads of new content deadlock when they insert it.
+        const seen = await files.findBlob(staged.sha256);
+        let blob = seen && (await files.lockBlobById(seen.id));
         let deduplicated = false;
         if (blob) {
           deduplicated = await this.disclosure.mayDisclose(files, caller.userId, blob);
           // The row outlived its bytes (a crash between unlink and commit): these bytes repair it.
           if (!(await this.store.stat(blob.sha256))) await staged.publish();
         } else {
-          await staged.publish();
+          // The row first: a concurrent upload of this content waits on it (and retries) meanwhile.
           blob = await files.insertBlob(staged.sha256, staged.size, this.disclosure.drawThreshold(), this.clock());
+          await staged.publish();
+          isPublishedUnrecorded = true;
         }
         const { replaced, released } = await this.attach(files, caller, filename, contentType, blob);
         return { reply: { filename, sha256: staged.sha256, size: staged.size, deduplicated, replaced }, released };
+      }).catch(async (error: unknown) => {
+        // The bytes went out under their digest but the row never committed (a full disk, an outage).
+        if (isPublishedUnrecorded) await this.discardUnrecorded(staged.sha256).catch(() => {});
+        throw error;
       });
       await this.collect(released);
       return reply;
@@ -173,6 +183,14 @@ export class FileService {
       if (!blob || blob.refCount > 0) return;
       await files.deleteBlob(blobId);
       await this.store.delete(blob.sha256);
+    });
+  }
+
+  /** Removes the bytes of `sha256` unless a blob row (locked meanwhile) records them. */
+  private async discardUnrecorded(sha256: string): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
+      if (await new FileRepository(trx).findBlob(sha256, true)) return;
+      await this.store.delete(sha256);
     });
   }
 

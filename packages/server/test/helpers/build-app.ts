@@ -62,7 +62,13 @@ export async function startServer(t: Test, kind: DatabaseKind, overrides: Partia
   const config = testConfig(database, overrides);
   const app = await buildApp(config);
   // Registered after the database teardown, so it runs before it (tap runs teardowns in reverse).
-  t.teardown(() => app.close());
+  t.teardown(async () => {
+    const closing = app.close();
+    // The test is over, yet a keep-alive connection whose last response the client has read
+    // may not count as idle on the server yet; Fastify would then wait out its 72 s keep-alive.
+    app.server.closeAllConnections();
+    await closing;
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return { kind, url: `http://127.0.0.1:${port}`, app, config, dataDir: config.dataDir };

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import http from 'node:http';
-import { eventually } from './content.js';
+import { eventually } from './waiting.js';
 
 export interface RawReply {
   status: number;

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { Test } from 'tap';
 import { openDatabase } from '../../src/db/open.js';
 import type { TestServer } from './build-app.js';
-import { blobsOnDisk, eventually, temporaryFiles } from './content.js';
+import { blobsOnDisk, temporaryFiles } from './content.js';
+import { eventually } from './waiting.js';
 
 /** What an upload can leave behind: bytes on disk and rows in the database. */
 export interface StorageState {
