@@ -8,8 +8,21 @@ export interface Throughput {
   p99Ms: number;
 }
 
-export async function hammer(url: string, headers: Record<string, string>, seconds: number, connections: number): Promise<Throughput> {
-  const result = await autocannon({ url, headers, duration: seconds, connections, pipelining: 1 });
+export interface Load {
+  seconds: number;
+  /** A number of requests instead of a duration. */
+  amount: number | null;
+  connections: number;
+}
+
+export async function hammer(url: string, headers: Record<string, string>, load: Load): Promise<Throughput> {
+  const result = await autocannon({
+    url,
+    headers,
+    connections: load.connections,
+    pipelining: 1,
+    ...(load.amount === null ? { duration: load.seconds } : { amount: load.amount }),
+  });
   if (result.errors > 0 || result.non2xx > 0) {
     throw new Error(`${result.non2xx} non-2xx answers and ${result.errors} errors from ${new URL(url).pathname}`);
   }

@@ -1,5 +1,11 @@
 /** Statistics and the interleaved repetition loop every timed case uses. */
 
+/** Starts a monotonic clock; the function returned gives the seconds since. */
+export function stopwatch(): () => number {
+  const started = process.hrtime.bigint();
+  return () => Number(process.hrtime.bigint() - started) / 1e9;
+}
+
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

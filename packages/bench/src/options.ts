@@ -39,7 +39,7 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage: pnpm bench [--quick] [--only CASE,…] [--size SIZE,…] [--reps N] [--db sqlite|mariadb]
                   [--no-peers] [--out FILE] [--json FILE] [--keep]
-  --quick      tiny sizes, one or two repetitions, a few seconds; writes to a temp file, never docs/
+  --quick      tiny sizes, one or two repetitions, well under a minute; writes to a temp file, never docs/
   --only       cases: ${CASE_IDS.join(', ')}
   --size       transfer sizes such as 256M or 1M,64M,1G (the largest is used by the single-size cases)
   --reps       repetitions of every timed case

@@ -14,7 +14,8 @@ export interface Plan {
   concurrentUploads: { count: number; size: number; repetitions: number };
   /** Uploads of the concurrent case's files, one after another, for the single-stream rate. */
   singleStreamUploads: number;
-  smallRequests: { seconds: number; connections: number; repetitions: number; fileSize: number };
+  /** autocannon runs: for `seconds`, or for `amount` requests when set (quick: a fixed small count is faster than autocannon's 1 s minimum). */
+  smallRequests: { seconds: number; amount: number | null; connections: number; repetitions: number; fileSize: number };
   listingCounts: { small: number; large: number };
   cliRepetitions: number;
 }
@@ -40,8 +41,8 @@ export function makePlan(options: BenchOptions): Plan {
       : { count: 64, size: 16 * MiB, repetitions: options.repetitions ?? 3 },
     singleStreamUploads: options.quick ? 4 : 8,
     smallRequests: options.quick
-      ? { seconds: 0.5, connections: 4, repetitions: 1, fileSize: 4 * KiB }
-      : { seconds: 4, connections: 16, repetitions: options.repetitions ?? 3, fileSize: 4 * KiB },
+      ? { seconds: 1, amount: 200, connections: 4, repetitions: 1, fileSize: 4 * KiB }
+      : { seconds: 4, amount: null, connections: 16, repetitions: options.repetitions ?? 3, fileSize: 4 * KiB },
     listingCounts: options.quick ? { small: 100, large: 1000 } : { small: 1000, large: 1_000_000 },
     cliRepetitions: options.repetitions ?? (options.quick ? 1 : 5),
   };

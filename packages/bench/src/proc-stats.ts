@@ -71,6 +71,27 @@ export function cpuSeconds(pid: number): number | null {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
 }
 
+/** CPU seconds of each thread of a process, by thread id (the main thread's id is the pid). */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const result = new Map<number, number>();
+  let threads: string[] = [];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return result;
+  }
+  for (const thread of threads) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      result.set(Number(thread), (Number(fields[11]) + Number(fields[12])) / ticksPerSecond());
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return result;
+}
+
 /**
  * CPU seconds of this harness's children that have exited and been reaped (curl, openssl,
  * the CLI): the cost of the client side of a transfer without wrapping it in time(1).

@@ -60,9 +60,13 @@ function measured(verdict: TargetVerdict): string {
 function ceiling(detail: string): string {
   const found: string[] = [];
   const server = /server (\d+) % of a core/.exec(detail);
+  const main = /main thread (\d+) %/.exec(detail);
+  const other = /busiest other thread (\d+) %/.exec(detail);
   const client = /client (\d+) %/.exec(detail);
   const disk = /disk busy (\d+) %/.exec(detail);
-  if (server && Number(server[1]) >= 90) found.push('the server has a core saturated');
+  if (server && Number(server[1]) >= 180) found.push('the server uses both cores');
+  if (main && Number(main[1]) >= 90) found.push('the server’s main thread is saturated');
+  if (other && Number(other[1]) >= 90) found.push('a server worker thread is saturated');
   if (client && Number(client[1]) >= 90) found.push('the client (curl) has a core saturated');
   if (disk && Number(disk[1]) >= 90) found.push('the disk is saturated');
   return found.length > 0 ? ` Ceiling: ${found.join('; ')}.` : '';
@@ -202,8 +206,10 @@ function methodSection(input: ReportInput): string {
       '(read once before the timings; incompressible, reproducible content kept in the system temp directory). ' +
       'Uploads are verified (our server checks the SHA-256 it is sent; node-1m and multer + SHA-256 return the digest, compared) and fsynced where the subject fsyncs. ' +
       'Downloads go to /dev/null and must deliver every byte.',
-    '- Repetitions are interleaved (A, B, C, then B, C, A …); each upload is deleted and `sync` run, untimed, before the next, ' +
-      'so that no run pays for the dirty pages of the one before (that favours the subjects that never fsync: their writeback is not counted).',
+    '- Repetitions are interleaved (A, B, C, then B, C, A …); after each upload `sync` is run and timed, then the file is deleted ' +
+      'and `sync` run again, untimed, so that no run pays for the dirty pages of the one before. "Upload" rows are the time until ' +
+      'the answer; "until on disk" rows add that first sync, which is what the subjects that never fsync (nginx, tus, multer, s3rver) ' +
+      'leave to the kernel; the sync is machine-wide, so other processes’ dirty pages count there too.',
     '- The CLI rows time processes from spawn to exit (node start-up included), against `openssl dgst -sha256` and curl timed the same way.',
     '- Small requests: autocannon in the harness process, after an untimed run of each endpoint.',
     '- Memory: /proc/PID/status (VmHWM reset through clear_refs after a warm-up, and VmRSS sampled every 20 ms). Disk writes: /proc/PID/io write_bytes.',

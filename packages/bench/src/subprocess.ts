@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stopwatch } from './measure.js';
 import { readMemory } from './proc-stats.js';
 
 /** Servers and commands this harness starts, and stops again whatever happens. */
@@ -131,7 +132,7 @@ export interface CommandOptions {
 }
 
 export async function runCommand(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
-  const started = process.hrtime.bigint();
+  const elapsed = stopwatch();
   const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const stdout: Buffer[] = [];
@@ -158,7 +159,7 @@ export async function runCommand(command: string, args: string[], options: Comma
     code,
     stdout: Buffer.concat(stdout).toString('utf8'),
     stderr: Buffer.concat(stderr).toString('utf8'),
-    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    seconds: elapsed(),
     peakRssKiB,
   };
 }

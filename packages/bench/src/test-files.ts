@@ -1,4 +1,4 @@
-import { createCipheriv, createHash } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,7 +45,8 @@ async function generate(file: string, name: string, size: number): Promise<strin
   const cipher = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16, 32));
   const hash = createHash('sha256');
   const zeros = Buffer.alloc(CHUNK_BYTES);
-  const partial = `${file}.part`;
+  // Two runs at once may make the same file: each writes its own, the content is the same.
+  const partial = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
   const handle = await open(partial, 'w');
   try {
     for (let written = 0; written < size; ) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { stopwatch } from '../measure.js';
 import { runCommand } from '../subprocess.js';
 import type { TestFile } from '../test-files.js';
 
@@ -15,9 +16,9 @@ export async function loadIntoMemory(file: TestFile): Promise<Buffer> {
 
 /** Seconds for crypto's SHA-256 of content already in memory. */
 export function sha256InMemorySeconds(content: Buffer, file: TestFile): number {
-  const started = process.hrtime.bigint();
+  const elapsed = stopwatch();
   const digest = createHash('sha256').update(content).digest('hex');
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = elapsed();
   if (digest !== file.sha256) throw new Error('crypto computed another SHA-256 than the file has');
   return seconds;
 }

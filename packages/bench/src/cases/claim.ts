@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { BenchContext } from '../bench-context.js';
-import { interleave, type Variant } from '../measure.js';
+import { interleave, stopwatch, type Variant } from '../measure.js';
 import { formatSize, MiB } from '../plan.js';
 import type { CloudStore } from '../servers/cloudstore.js';
 import { testFile, type TestFile } from '../test-files.js';
@@ -34,7 +34,7 @@ async function proofDigest(file: TestFile, challenge: Challenge): Promise<string
 
 /** Both rounds; returns milliseconds. */
 async function claimOnce(store: CloudStore, file: TestFile, filename: string): Promise<number> {
-  const started = process.hrtime.bigint();
+  const elapsed = stopwatch();
   const claim = { filename, sha256: file.sha256, size: file.size };
   const first = await store.api('POST', '/cloud/my-drive/', claim);
   if (first.status !== 428) throw new Error(`round 1 answered ${first.status} ${String(first.body.code ?? '')}, not 428`);
@@ -42,7 +42,7 @@ async function claimOnce(store: CloudStore, file: TestFile, filename: string): P
   const proof = { nonce: challenge.nonce, digest: await proofDigest(file, challenge) };
   const second = await store.api('POST', '/cloud/my-drive/', { ...claim, proof });
   if (second.status !== 201) throw new Error(`round 2 answered ${second.status} ${String(second.body.code ?? '')}, not 201`);
-  return Number(process.hrtime.bigint() - started) / 1e6;
+  return elapsed() * 1000;
 }
 
 export async function runClaim(context: BenchContext): Promise<void> {

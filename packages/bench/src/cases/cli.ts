@@ -4,12 +4,12 @@ import path from 'node:path';
 import type { BenchContext } from '../bench-context.js';
 import { hasOpenssl, opensslSeconds } from '../baselines/hashing.js';
 import { startByteCountingProxy } from '../byte-counting-proxy.js';
-import { interleave, median, pairedRatios, type Variant, type VariantSamples } from '../measure.js';
+import { interleave, median, pairedRatios, stopwatch, type Variant } from '../measure.js';
 import { formatSize, KiB } from '../plan.js';
 import { CLI_BIN, CLI_MAIN } from '../repository-paths.js';
 import type { CloudStore } from '../servers/cloudstore.js';
 import { mustRun, runCommand, type CommandResult } from '../subprocess.js';
-import { TARGETS, judge, notMeasured } from '../targets.js';
+import { TARGETS, judge, notMeasured, type TargetDefinition } from '../targets.js';
 import { prefault, testFile, type TestFile } from '../test-files.js';
 
 /**
@@ -128,7 +128,19 @@ export async function runCli(context: BenchContext): Promise<void> {
 
 type Watch = (result: CommandResult) => CommandResult;
 
-function addRows(context: BenchContext, table: string, variants: Variant[], samples: Map<string, VariantSamples>): boolean {
+/**
+ * Runs a tool variant and the CLI variant interleaved, records both, and returns the paired
+ * ratios CLI ÷ tool; null (with the target marked not measured) when a run failed.
+ */
+async function compare(
+  context: BenchContext,
+  table: string,
+  definition: TargetDefinition,
+  ratioLabel: string,
+  repetitions: number,
+  variants: [tool: Variant, cli: Variant],
+): Promise<number[] | null> {
+  const samples = await interleave(repetitions, variants);
   let isComplete = true;
   for (const variant of variants) {
     const result = samples.get(variant.label)!;
@@ -139,15 +151,26 @@ function addRows(context: BenchContext, table: string, variants: Variant[], samp
       context.results.add({ caseId: 'cli', table, label: variant.label, unit: 's', higherIsBetter: false, samples: result.samples });
     }
   }
-  return isComplete;
+  if (!isComplete) {
+    context.results.judge(notMeasured(definition, null, 'a run failed (see the CLI table)'));
+    return null;
+  }
+  const ratios = pairedRatios(samples.get(variants[1].label)!.samples, samples.get(variants[0].label)!.samples);
+  context.results.addRatio({ caseId: 'cli', table, label: ratioLabel, ratios });
+  return ratios;
 }
 
 async function measurePutNew(context: BenchContext, cli: CliRunner, store: CloudStore, file: TestFile, table: string, repetitions: number, watch: Watch) {
   const name = (repetition: number) => `cli-new-${repetition}`;
-  const variants: Variant[] = [
+  const ratios = await compare(context, table, TARGETS.cliPutNew, 'cloudstore put (new) ÷ (openssl + curl)', repetitions, [
     {
       label: 'openssl dgst + curl raw upload',
-      run: async (repetition) => (await opensslSeconds(file)) + (await store.rawUpload(file, name(repetition))).seconds,
+      async run(repetition) {
+        const hashing = await opensslSeconds(file);
+        const elapsed = stopwatch();
+        await store.rawUpload(file, name(repetition));
+        return hashing + elapsed();
+      },
       after: (repetition) => tidy(store, name(repetition)),
     },
     {
@@ -160,15 +183,8 @@ async function measurePutNew(context: BenchContext, cli: CliRunner, store: Cloud
       },
       after: (repetition) => tidy(store, name(repetition)),
     },
-  ];
-  const samples = await interleave(repetitions, variants);
-  if (!addRows(context, table, variants, samples)) {
-    context.results.judge(notMeasured(TARGETS.cliPutNew, null, 'a run failed (see the CLI table)'));
-    return;
-  }
-  const ratios = pairedRatios(samples.get(variants[1].label)!.samples, samples.get(variants[0].label)!.samples);
-  context.results.addRatio({ caseId: 'cli', table, label: 'cloudstore put (new) ÷ (openssl + curl)', ratios });
-  context.results.judge(judge(TARGETS.cliPutNew, null, median(ratios), `${formatSize(file.size)}, ${ratios.length} pairs`));
+  ]);
+  if (ratios) context.results.judge(judge(TARGETS.cliPutNew, null, median(ratios), `${formatSize(file.size)}, ${ratios.length} pairs`));
 }
 
 async function measurePutDuplicate(context: BenchContext, cli: CliRunner, store: CloudStore, file: TestFile, table: string, repetitions: number, watch: Watch) {
@@ -176,7 +192,7 @@ async function measurePutDuplicate(context: BenchContext, cli: CliRunner, store:
   const proxy = await startByteCountingProxy(store.url);
   const sent: number[] = [];
   const name = (repetition: number) => `cli-duplicate-${repetition}`;
-  const variants: Variant[] = [
+  const variants: [Variant, Variant] = [
     { label: 'openssl dgst -sha256', run: () => opensslSeconds(file) },
     {
       label: 'cloudstore put (duplicate)',
@@ -191,13 +207,8 @@ async function measurePutDuplicate(context: BenchContext, cli: CliRunner, store:
     },
   ];
   try {
-    const samples = await interleave(repetitions, variants);
-    if (!addRows(context, table, variants, samples)) {
-      context.results.judge(notMeasured(TARGETS.cliPutDuplicate, null, 'a run failed (see the CLI table)'));
-      return;
-    }
-    const ratios = pairedRatios(samples.get(variants[1].label)!.samples, samples.get(variants[0].label)!.samples);
-    context.results.addRatio({ caseId: 'cli', table, label: 'cloudstore put (duplicate) ÷ openssl', ratios });
+    const ratios = await compare(context, table, TARGETS.cliPutDuplicate, 'cloudstore put (duplicate) ÷ openssl', repetitions, variants);
+    if (!ratios) return;
     context.results.add({ caseId: 'cli', table, label: 'bytes sent by a duplicate put', unit: 'KiB', higherIsBetter: false, samples: sent.map((bytes) => bytes / KiB) });
     const most = Math.max(...sent);
     context.results.judge(
@@ -225,14 +236,14 @@ async function measureGet(
   // The duplicate case stored it, unless it did not run.
   if (!hasOriginal) await store.rawUpload(file, 'cli-original');
   const output = path.join(downloads, 'got.bin');
-  const variants: Variant[] = [
+  const variants: [Variant, Variant] = [
     {
       label: 'curl download to a file',
       async run() {
-        const started = process.hrtime.bigint();
+        const elapsed = stopwatch();
         const transfer = await store.download('cli-original', output);
         if (transfer.bytesDown !== file.size) throw new Error(`curl received ${transfer.bytesDown} bytes`);
-        return Number(process.hrtime.bigint() - started) / 1e9;
+        return elapsed();
       },
       after: () => rm(output, { force: true }),
     },
@@ -246,15 +257,9 @@ async function measureGet(
       after: () => rm(output, { force: true }),
     },
   ];
-  const samples = await interleave(repetitions, variants);
+  const ratios = await compare(context, table, TARGETS.cliGet, 'cloudstore get ÷ curl', repetitions, variants);
   await tidy(store, 'cli-original');
-  if (!addRows(context, table, variants, samples)) {
-    context.results.judge(notMeasured(TARGETS.cliGet, null, 'a run failed (see the CLI table)'));
-    return;
-  }
-  const ratios = pairedRatios(samples.get(variants[1].label)!.samples, samples.get(variants[0].label)!.samples);
-  context.results.addRatio({ caseId: 'cli', table, label: 'cloudstore get ÷ curl', ratios });
-  context.results.judge(judge(TARGETS.cliGet, null, median(ratios), `${formatSize(file.size)} to a file, wall clock of both processes`));
+  if (ratios) context.results.judge(judge(TARGETS.cliGet, null, median(ratios), `${formatSize(file.size)} to a file, wall clock of both processes`));
 }
 
 async function tidy(store: CloudStore, name: string): Promise<void> {

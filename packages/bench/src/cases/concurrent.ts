@@ -71,6 +71,13 @@ export async function runConcurrent(context: BenchContext): Promise<void> {
       const usage = describeUsage(usages.get(index === 0 ? 'single' : 'concurrent')!);
       context.results.add({ caseId: 'concurrent', table, label: variant.label, unit: 'MiB/s', higherIsBetter: true, samples: result.samples, detail: usage });
     }
+    if (errors.length > 0) {
+      const logged = [...new Set(await store.loggedErrors())].slice(0, 3);
+      context.results.note(
+        `${errors.length} of the concurrent uploads on ${store.label} failed (${[...new Set(errors)].join(', ')}); ` +
+          `the server logged: ${logged.length > 0 ? logged.join(' | ') : 'no error'}.`,
+      );
+    }
     if (!isComplete) continue;
     const ratios = pairedRatios(samples.get(variants[1].label)!.samples, samples.get(variants[0].label)!.samples);
     context.results.addRatio({ caseId: 'concurrent', table, label: `${count} at once ÷ one at a time (${store.label})`, ratios });

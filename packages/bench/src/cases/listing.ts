@@ -84,18 +84,18 @@ export async function runListing(context: BenchContext): Promise<void> {
     const many = await seedAccount(store, large);
     context.results.note(`Seeding ${large.toLocaleString('en')} files on ${store.label} took ${many.seconds.toFixed(1)} s.`);
     const halfWay = await cursorHalfWay(store, many.token, large);
-    const { seconds, connections, repetitions } = context.plan.smallRequests;
+    const { repetitions } = context.plan.smallRequests;
     const pageUrl = (cursor: string | null) => `${store.url}/cloud/drive-permit/?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     const variant = (label: string, token: string, cursor: string | null): Variant => ({
       label,
-      run: async () => (await hammer(pageUrl(cursor), { authorization: `Bearer ${token}` }, seconds, connections)).requestsPerSecond,
+      run: async () => (await hammer(pageUrl(cursor), { authorization: `Bearer ${token}` }, context.plan.smallRequests)).requestsPerSecond,
     });
     const variants = [
       variant(`first page, ${small.toLocaleString('en')} files (${store.label})`, few.token, null),
       variant(`first page, ${large.toLocaleString('en')} files (${store.label})`, many.token, null),
       variant(`half-way page, ${large.toLocaleString('en')} files (${store.label})`, many.token, halfWay),
     ];
-    for (const warm of variants) await warm.run(-1);
+    if (!context.plan.quick) for (const warm of variants) await warm.run(-1);
     context.progress(`listing on ${store.label}: ${variants.length} pages × ${repetitions}`);
     const samples = await interleave(repetitions, variants);
     const failed = variants.find((entry) => samples.get(entry.label)!.error !== undefined);

@@ -3,12 +3,13 @@ import path from 'node:path';
 import type { BenchContext } from '../bench-context.js';
 import { formatSize, MiB } from '../plan.js';
 import type { ProfileSummary } from '../results.js';
+import { hammer } from '../autocannon-run.js';
 import { CloudStore } from '../servers/cloudstore.js';
 import { prefault, testFile } from '../test-files.js';
 
 /**
  * Where the server spends its time: `node --cpu-prof` on a fresh server (embedded database),
- * one big raw upload then downloads of it; the functions with the most self time in each
+ * one big raw upload, downloads of it, then small authenticated downloads; the functions with the most self time in each
  * phase, every thread's profile apart (a worker's hashing shows as its own). The phases are
  * cut by time: V8 stamps samples with the monotonic clock that process.hrtime reads too.
  */
@@ -84,6 +85,11 @@ export async function runProfile(context: BenchContext): Promise<void> {
     await phase(`download, ${formatSize(file.size)} (twice)`, async () => {
       for (let round = 0; round < 2; round++) await store.download('profiled', '/dev/null');
     });
+    const small = await testFile('small', context.plan.smallRequests.fileSize);
+    await store.rawUpload(small, 'small-profiled');
+    await phase(`authenticated ${formatSize(small.size)} downloads (autocannon)`, () =>
+      hammer(store.fileUrl('small-profiled'), store.authorization, context.plan.smallRequests),
+    );
   } finally {
     // The profile is written as the process exits.
     await store.stop();
@@ -93,12 +99,17 @@ export async function runProfile(context: BenchContext): Promise<void> {
     context.results.note('The CPU profile was not written (the server did not exit cleanly).');
     return;
   }
-  for (const [index, name] of profiles.entries()) {
+  for (const name of profiles) {
     const profile = JSON.parse(await readFile(path.join(directory, name), 'utf8')) as CpuProfile;
-    const thread = profiles.length > 1 ? ` — thread ${index + 1} of ${profiles.length}` : '';
+    // Node names each thread's file CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile; thread 0 is the main one.
+    const threadId = name.split('.')[4];
+    const thread = profiles.length > 1 ? (threadId === '0' ? ' — main thread' : ` — worker thread ${threadId}`) : '';
     for (const window of windows) {
       const summary = summarizeProfile(`${window.label}${thread}`, profile, window);
-      if (summary.totalMs > 0) context.results.profiles.push(summary);
+      const [busiest] = summary.top;
+      // A worker with nothing to do in a phase is one line, not a table.
+      if (busiest?.name === '(idle)' && busiest.share > 0.99) context.results.note(`Profile: ${summary.title} was idle throughout.`);
+      else if (summary.totalMs > 0) context.results.profiles.push(summary);
     }
   }
 }

@@ -1,40 +1,29 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { BenchContext } from '../bench-context.js';
 import { hammer, type Throughput } from '../autocannon-run.js';
 import { startNode1m } from '../baselines/node-1m.js';
 import { interleave, median, pairedRatios, type Variant } from '../measure.js';
 import { formatSize } from '../plan.js';
 import { TARGETS, judge, notMeasured } from '../targets.js';
-import type { TestFile } from '../test-files.js';
-import { createHash } from 'node:crypto';
+import { testFile } from '../test-files.js';
 
 /**
  * Small requests with autocannon, our server logging at info as deployed: an authenticated
  * 4 KiB download, GET /me and a listing page, against node:http answering hello JSON.
  */
 
-async function smallFile(directory: string, size: number): Promise<TestFile> {
-  const content = Buffer.alloc(size, 'cloudstore ');
-  const file = path.join(directory, `small-${size}.bin`);
-  await writeFile(file, content);
-  const sha256 = createHash('sha256').update(content).digest('hex');
-  return { path: file, size, sha256, reprDigest: `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:` };
-}
-
 export async function runSmallRequests(context: BenchContext): Promise<void> {
-  const { seconds, connections, repetitions, fileSize } = context.plan.smallRequests;
+  const { connections, repetitions, fileSize } = context.plan.smallRequests;
   const table = `Small requests, ${connections} connections, logging at info`;
   const hello = await startNode1m(context.runDirectory, true);
   try {
-    const file = await smallFile(context.runDirectory, fileSize);
+    const file = await testFile('small', fileSize);
     const details = new Map<string, Throughput[]>();
     const variant = (label: string, url: string, headers: Record<string, string> = {}): Variant => {
       details.set(label, []);
       return {
         label,
         async run() {
-          const throughput = await hammer(url, headers, seconds, connections);
+          const throughput = await hammer(url, headers, context.plan.smallRequests);
           details.get(label)!.push(throughput);
           return throughput.requestsPerSecond;
         },
@@ -56,9 +45,10 @@ export async function runSmallRequests(context: BenchContext): Promise<void> {
         context.results.addMissing('small-requests', table, `cloudstore GET /cloud/drive-permit/ (${store.label})`, `not measured: the route answered ${listing.status} ${String(listing.body.code ?? '')}`, 'req/s');
       }
     }
-    context.progress(`small requests: ${variants.length} endpoints × ${repetitions} × ${seconds} s`);
-    // autocannon warms each server up; its first seconds are not kept.
-    for (const warm of variants) await warm.run(-1);
+    context.progress(`small requests: ${variants.length} endpoints × ${repetitions}`);
+    // An untimed run of each endpoint warms the servers up (the JIT, the connection pools).
+    // Not in a quick run, whose numbers are not meant to be read.
+    if (!context.plan.quick) for (const warm of variants) await warm.run(-1);
     for (const list of details.values()) list.length = 0;
     const samples = await interleave(repetitions, variants);
     for (const entry of variants) {

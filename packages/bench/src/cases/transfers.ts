@@ -6,8 +6,7 @@ import type { CaseId, DatabaseKind } from '../options.js';
 import { startExpressMulter, startS3rver, startTus } from '../peers/peer-subjects.js';
 import { formatSize, MiB } from '../plan.js';
 import { describeUsage, withUsage, type Usage } from '../resource-usage.js';
-import type { ServerProcess } from '../subprocess.js';
-import { mustRun } from '../subprocess.js';
+import { mustRun, type ServerProcess } from '../subprocess.js';
 import { prefault, testFile, type TestFile } from '../test-files.js';
 import { TARGETS, judge, type TargetDefinition } from '../targets.js';
 import { checkedTransfer, type TransferSubject } from '../transfer-subject.js';
@@ -23,42 +22,46 @@ interface Comparison {
   stop(): Promise<void>;
 }
 
-/** Starts the baselines and peers; one that cannot start is a row with the reason, not a failed run. */
+type Starter = [label: string, start: () => Promise<{ server: ServerProcess; subject: TransferSubject }>];
+
+/**
+ * Starts the baselines and peers, all at once (each is a process of its own); one that cannot
+ * start is a row with the reason, not a failed run.
+ */
 async function startComparisons(context: BenchContext, isUploading: boolean): Promise<Comparison> {
-  const servers: ServerProcess[] = [];
-  const subjects: TransferSubject[] = [];
   const table = 'Baselines and peers that did not run';
-  const tryStart = async (label: string, start: () => Promise<{ server: ServerProcess; subject: TransferSubject }>) => {
-    try {
-      const { server, subject } = await start();
-      servers.push(server);
-      subjects.push(subject);
-    } catch (error) {
-      context.results.addMissing('raw-upload', table, label, `could not start: ${(error as Error).message}`);
-    }
-  };
-  const runDirectory = context.runDirectory;
-  await tryStart('node-1m', () => startNode1m(runDirectory, true));
-  if (isUploading) await tryStart('node-1m-nohash', () => startNode1m(runDirectory, false));
+  const { runDirectory } = context;
+  const starters: Starter[] = [['node-1m', () => startNode1m(runDirectory, true)]];
+  if (isUploading) starters.push(['node-1m-nohash', () => startNode1m(runDirectory, false)]);
   const nginx = await findNginx();
   if ('missing' in nginx) {
     context.results.addMissing('raw-upload', table, 'nginx WebDAV', `skipped: ${nginx.missing}`);
     context.results.note(`nginx WebDAV rows skipped: ${nginx.missing}.`);
   } else {
-    await tryStart('nginx WebDAV', () => startNginx(nginx.binary, nginx.version, runDirectory));
+    starters.push(['nginx WebDAV', () => startNginx(nginx.binary, nginx.version, runDirectory)]);
   }
   if (context.options.withPeers) {
-    await tryStart('tus', () => startTus(runDirectory));
-    await tryStart('Express + multer', () => startExpressMulter(runDirectory, false));
-    if (isUploading) await tryStart('Express + multer + SHA-256', () => startExpressMulter(runDirectory, true));
-    await tryStart('s3rver', () => startS3rver(runDirectory));
+    starters.push(['tus', () => startTus(runDirectory)], ['Express + multer', () => startExpressMulter(runDirectory, false)]);
+    if (isUploading) starters.push(['Express + multer + SHA-256', () => startExpressMulter(runDirectory, true)]);
+    starters.push(['s3rver', () => startS3rver(runDirectory)]);
   } else {
     context.results.note('Peers (tus, Express + multer, s3rver) skipped: --no-peers.');
   }
+  const started = await Promise.allSettled(starters.map(([, start]) => start()));
+  const servers: ServerProcess[] = [];
+  const subjects: TransferSubject[] = [];
+  started.forEach((outcome, index) => {
+    if (outcome.status === 'fulfilled') {
+      servers.push(outcome.value.server);
+      subjects.push(outcome.value.subject);
+    } else {
+      context.results.addMissing('raw-upload', table, starters[index][0], `could not start: ${(outcome.reason as Error).message}`);
+    }
+  });
   return {
     subjects,
     async stop() {
-      for (const server of servers) await server.stop();
+      await Promise.all(servers.map((server) => server.stop()));
     },
   };
 }
@@ -111,7 +114,7 @@ function record(context: BenchContext, caseOf: (subject: TransferSubject) => Cas
       unit: 'MiB/s',
       higherIsBetter: true,
       samples: samples.samples,
-      detail: `${describeUsage(result.usages.get(subject.label)!)}; ${subject.note}`,
+      detail: [describeUsage(result.usages.get(subject.label) ?? []), subject.note].filter((part) => part !== '').join('; '),
     });
   }
   for (const ours of subjects.filter((subject) => subject.role === 'ours')) {
@@ -130,9 +133,11 @@ function judgeAgainst(
   others: TransferSubject[],
   result: SizeResult,
   targets: { baseline: TargetDefinition; nginx?: TargetDefinition; peers?: TargetDefinition },
+  untilOnDisk?: SizeResult,
 ): void {
-  const oursSamples = result.samples.get(ours.label)!.samples;
-  const ratioTo = (label: string) => median(pairedRatios(oursSamples, result.samples.get(label)?.samples ?? []));
+  const pairedMedian = (sizeResult: SizeResult, label: string) =>
+    median(pairedRatios(sizeResult.samples.get(ours.label)!.samples, sizeResult.samples.get(label)?.samples ?? []));
+  const ratioTo = (label: string) => pairedMedian(result, label);
   const ceiling = describeUsage(result.usages.get(ours.label) ?? []);
   const node = ratioTo('node-1m');
   if (Number.isFinite(node)) {
@@ -144,11 +149,14 @@ function judgeAgainst(
   }
   const peers = others.filter((subject) => subject.role === 'peer' && result.samples.get(subject.label)!.samples.length > 0);
   if (targets.peers && peers.length > 0) {
-    const ratios = peers.map((peer) => ({ peer, ratio: ratioTo(peer.label) })).sort((a, b) => a.ratio - b.ratio);
-    const [closest] = ratios;
-    context.results.judge(
-      judge(targets.peers, database, closest.ratio, `closest: ${closest.peer.label}; ${ratios.map(({ peer, ratio }) => `${peer.label} ${ratio.toFixed(2)}×`).join(', ')}`),
-    );
+    const listed = (ratioOf: (label: string) => number) =>
+      peers
+        .map((peer) => ({ peer, ratio: ratioOf(peer.label) }))
+        .sort((a, b) => a.ratio - b.ratio)
+        .map(({ peer, ratio }) => `${peer.label} ${ratio.toFixed(2)}×`);
+    const closest = Math.min(...peers.map((peer) => ratioTo(peer.label)));
+    const durable = untilOnDisk ? `; until on disk (answer + sync): ${listed((label) => pairedMedian(untilOnDisk, label)).join(', ')}` : '';
+    context.results.judge(judge(targets.peers, database, closest, `as answered: ${listed(ratioTo).join(', ')}${durable}`));
   }
 }
 
@@ -174,17 +182,35 @@ export async function runTransfers(context: BenchContext): Promise<void> {
         if (size === context.plan.transferSizes[0]) await warmUp(subjects, warmup);
         context.progress(`upload ${formatSize(size)}: ${subjects.length} subjects × ${repetitions}`);
         const name = (repetition: number) => `upload-${size}-${repetition}`;
+        // Until on disk: the answer's time plus a sync right after it. Our server and node-1m
+        // fsync before they answer; nginx and the peers do not, and their writeback would
+        // otherwise never be counted.
+        const answered = new Map<string, number>();
+        const durable = new Map<string, number[]>(subjects.map((subject) => [subject.label, []]));
         const result = await measureVariants(
           context,
           repetitions,
           subjects,
-          async (subject, repetition) => rate(size, (await subject.upload(file, name(repetition))).seconds),
-          (subject, repetition) => tidy(subject, name(repetition)),
+          async (subject, repetition) => {
+            const { seconds } = await subject.upload(file, name(repetition));
+            answered.set(subject.label, seconds);
+            return rate(size, seconds);
+          },
+          async (subject, repetition) => {
+            const flush = await mustRun('sync', []);
+            durable.get(subject.label)!.push(rate(size, answered.get(subject.label)! + flush.seconds));
+            await tidy(subject, name(repetition));
+          },
         );
+        const untilOnDisk: SizeResult = {
+          samples: new Map(subjects.map((subject) => [subject.label, { ...result.samples.get(subject.label)!, samples: durable.get(subject.label)! }])),
+          usages: new Map(),
+        };
         const multipartSubjects = new Set(ours.filter((entry) => entry.route === 'multipart').map((entry) => entry.subject));
         const baselineCase: CaseId = cases.has('raw-upload') ? 'raw-upload' : 'multipart-upload';
         const caseOf = (subject: TransferSubject): CaseId => (multipartSubjects.has(subject) ? 'multipart-upload' : baselineCase);
         record(context, caseOf, `Upload, ${formatSize(size)}`, subjects, result);
+        record(context, caseOf, `Upload until on disk (answer + sync), ${formatSize(size)}`, subjects, untilOnDisk);
         if (isBig) {
           for (const entry of ours) {
             const targets =
@@ -192,7 +218,7 @@ export async function runTransfers(context: BenchContext): Promise<void> {
                 ? { baseline: TARGETS.rawUpload, nginx: TARGETS.rawUploadNginx, peers: TARGETS.rawUploadPeers }
                 : { baseline: TARGETS.multipartUpload, peers: TARGETS.multipartUploadPeers };
             if (result.samples.get(entry.subject.label)!.samples.length > 0) {
-              judgeAgainst(context, entry.subject, entry.store.database, comparison.subjects, result, targets);
+              judgeAgainst(context, entry.subject, entry.store.database, comparison.subjects, result, targets, untilOnDisk);
             }
           }
         }
@@ -217,7 +243,10 @@ async function warmUp(subjects: TransferSubject[], file: TestFile): Promise<void
 }
 
 async function measureDownloads(context: BenchContext, comparison: Comparison, file: TestFile, isBig: boolean): Promise<void> {
-  const ours = context.cloudStores.map((store) => ({ store, subject: { ...store.rawSubject(), label: `cloudstore (${store.label})` } }));
+  const ours = context.cloudStores.map((store) => ({
+    store,
+    subject: { ...store.rawSubject(), label: `cloudstore (${store.label})`, note: `GET on ${store.label}, logging at info` },
+  }));
   const subjects = [...ours.map((entry) => entry.subject), ...comparison.subjects.filter((subject) => subject.download !== undefined)];
   const name = `download-${file.size}`;
   const stored: TransferSubject[] = [];
@@ -237,7 +266,9 @@ async function measureDownloads(context: BenchContext, comparison: Comparison, f
     rate(file.size, checkedTransfer(await subject.download!(name, '/dev/null'), 'down', file.size).seconds),
   );
   record(context, () => 'download', `Download, ${formatSize(file.size)}`, stored, result);
-  for (const subject of stored) await tidy(subject, name);
+  for (const subject of stored) {
+    await tidy(subject, name).catch((error: Error) => context.results.note(`${subject.label} could not delete ${name}: ${error.message}`));
+  }
   if (!isBig) return;
   for (const entry of ours) {
     if (stored.includes(entry.subject) && result.samples.get(entry.subject.label)!.samples.length > 0) {

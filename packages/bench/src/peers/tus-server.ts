@@ -6,6 +6,10 @@ import { Server } from '@tus/server';
  * Peer: tus-node-server (@tus/server with @tus/file-store), as its README sets it up, on
  * node:http. Uploads by creation-with-upload (one POST carrying the bytes), downloads by GET.
  * Run as its own process with STORE_DIR.
+ *
+ * Pinned to the 1.x line: 2.4.5, the newest (engines >=20.19), dies on the second or third GET
+ * of a file under Node 20.20 (ERR_INVALID_STATE "ReadableStream is already closed" from its
+ * web-stream bridge), which would take the peer out of every later row.
  */
 
 const tus = new Server({

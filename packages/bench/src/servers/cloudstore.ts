@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { curlOnce, headerArgs, uploadArgs, type Transfer } from '../curl.js';
 import type { DatabaseKind } from '../options.js';
@@ -151,6 +151,21 @@ export class CloudStore {
       download: (name, output) => this.download(name, output),
       remove: (name) => this.remove(name),
     };
+  }
+
+  /** What the server logged at error level or above (pino JSON lines), to say why requests failed. */
+  async loggedErrors(): Promise<string[]> {
+    const lines = (await readFile(this.server.logFile, 'utf8')).split('\n');
+    const errors: string[] = [];
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+        if ((entry.level ?? 0) >= 50) errors.push(entry.err?.message ?? entry.msg ?? line);
+      } catch {
+        // Not a log line of pino's.
+      }
+    }
+    return errors;
   }
 
   async stop(): Promise<void> {
