@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config.js';
 import { migrationSource } from './migrations/index.js';
@@ -42,6 +43,25 @@ function mysql(url: string): Knex {
   });
 }
 
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Knex prepares every query anew; on SQLite preparing costs about as much as running a small
+ * query. Our queries are few and parameterised, so their statements are kept and reused.
+ */
+function cachePreparedStatements(connection: BetterSqlite3.Database): void {
+  const prepare = connection.prepare.bind(connection);
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  connection.prepare = ((sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = prepare(sql);
+      if (statements.size < STATEMENT_CACHE_SIZE) statements.set(sql, statement);
+    }
+    return statement;
+  }) as typeof connection.prepare;
+}
+
 function sqlite(dataDir: string): Knex {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   return knexFactory({
@@ -51,7 +71,8 @@ function sqlite(dataDir: string): Knex {
     pool: {
       min: 1,
       max: 1,
-      afterCreate: (connection: { pragma(sql: string): unknown }, done: (error: Error | null) => void) => {
+      afterCreate: (connection: BetterSqlite3.Database, done: (error: Error | null) => void) => {
+        cachePreparedStatements(connection);
         connection.pragma('journal_mode = WAL');
         connection.pragma('busy_timeout = 5000');
         connection.pragma('foreign_keys = ON');

@@ -201,7 +201,8 @@ export class FileService {
     return ids.length;
   }
 
-  openContent(file: FileRecord, range?: { start: number; end: number }): Readable {
+  /** The file's bytes, or one inclusive range of them. */
+  openContent(file: FileRecord, range = { start: 0, end: file.size - 1 }): Readable {
     return this.store.read(file.sha256, range);
   }
 }

@@ -84,7 +84,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   read(sha256: string, range?: ByteRange): Readable {
-    return createReadStream(this.pathOf(sha256), { highWaterMark: IO_CHUNK_BYTES, start: range?.start, end: range?.end });
+    // Buffers no larger than the read: a 4 KiB file must not cost a 1 MiB allocation.
+    const length = range ? range.end - range.start + 1 : IO_CHUNK_BYTES;
+    return createReadStream(this.pathOf(sha256), {
+      highWaterMark: Math.max(1, Math.min(IO_CHUNK_BYTES, length)),
+      start: range?.start,
+      end: range?.end,
+    });
   }
 
   async stat(sha256: string): Promise<{ size: number } | null> {
