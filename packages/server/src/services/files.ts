@@ -1,6 +1,6 @@
 import { normalizeFilename, type UploadReply } from '@cloudstore/shared';
 import type { Knex } from 'knex';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { AppError, fileNotFound, validationFailed } from '../errors.js';
 import { FileRepository, type BlobRecord, type FileRecord } from '../repositories/files.js';
 import { inTransaction } from '../repositories/transaction.js';
@@ -199,6 +199,11 @@ export class FileService {
     const ids = await new FileRepository(this.db).unreferencedBlobIds();
     for (const id of ids) await this.collect(id);
     return ids.length;
+  }
+
+  /** Writes one inclusive range of the file's bytes to `destination`. */
+  copyContent(file: FileRecord, range: { start: number; end: number }, destination: Writable): Promise<void> {
+    return this.store.copyTo(file.sha256, range, destination);
   }
 
   /** The file's bytes, or one inclusive range of them. */

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** Bytes written to a temporary place and hashed, not yet visible under their digest. */
 export interface StagedBlob {
@@ -30,6 +30,11 @@ export interface BlobStore {
   write(source: Readable, options: WriteOptions): Promise<StagedBlob>;
   /** The whole blob, or one inclusive byte range of it. */
   read(sha256: string, range?: ByteRange): Readable;
+  /**
+   * Writes one range of the blob to `destination` (a socket), waiting for each write to be
+   * flushed so that buffers can be reused; rejects if the destination closes first.
+   */
+  copyTo(sha256: string, range: ByteRange, destination: Writable): Promise<void>;
   /** The blob's size, or null when it is not stored. */
   stat(sha256: string): Promise<{ size: number } | null>;
   delete(sha256: string): Promise<void>;

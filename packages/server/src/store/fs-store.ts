@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
 import type { BlobStore, ByteRange, StagedBlob, WriteOptions } from './blob-store.js';
 import { HashPool } from './hash-pool.js';
@@ -93,6 +93,31 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
+  async copyTo(sha256: string, range: ByteRange, destination: Writable): Promise<void> {
+    const handle = await open(this.pathOf(sha256), 'r');
+    try {
+      const length = range.end - range.start + 1;
+      const size = Math.max(1, Math.min(IO_CHUNK_BYTES, length));
+      // Two buffers: one is read into while the other is being flushed to the socket.
+      const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+      const flushed: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+      let position = range.start;
+      for (let turn = 0; position <= range.end; turn ^= 1) {
+        await flushed[turn];
+        const wanted = Math.min(size, range.end - position + 1);
+        const { bytesRead } = await handle.read(buffers[turn], 0, wanted, position);
+        if (bytesRead === 0) throw new Error(`blob ${sha256} is shorter than its range`);
+        position += bytesRead;
+        flushed[turn] = writeFlushed(destination, buffers[turn].subarray(0, bytesRead));
+        // Awaited on the next turn or at the end; until then a rejection must not go unhandled.
+        flushed[turn].catch(() => {});
+      }
+      await Promise.all(flushed);
+    } finally {
+      await handle.close();
+    }
+  }
+
   async stat(sha256: string): Promise<{ size: number } | null> {
     try {
       return { size: (await stat(this.pathOf(sha256))).size };
@@ -161,3 +186,17 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
+
+/** Resolves once `chunk` has left for the socket, rejects if the destination closes before. */
+function writeFlushed(destination: Writable, chunk: Buffer): Promise<void> {
+  if (destination.destroyed) return Promise.reject(new Error('the client went away'));
+  return new Promise((resolve, reject) => {
+    const onClose = () => reject(new Error('the client went away'));
+    destination.once('close', onClose);
+    destination.write(chunk, (error) => {
+      destination.removeListener('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { AppError } from '../../src/errors.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
@@ -108,6 +108,32 @@ export function blobStoreContract(t: Test, createStore: StoreFactory): void {
       const bytes = await readAll(store.read(sha256, { start, end }));
       t.ok(bytes.equals(content.subarray(start, end + 1)), `bytes ${start}-${end}`);
     }
+  });
+
+  t.test('copyTo writes one inclusive range to a slow destination, and fails when it closes', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(3 * MiB + 5);
+    const sha256 = await stored(store, content);
+    for (const [start, end] of [
+      [0, content.length - 1],
+      [MiB - 3, 2 * MiB + 7],
+      [10, 10],
+    ]) {
+      const received: Buffer[] = [];
+      // Copies each chunk when it is flushed, as a socket does, then takes its time.
+      const destination = new Writable({
+        highWaterMark: 1024,
+        write(chunk: Buffer, _encoding, done) {
+          received.push(Buffer.from(chunk));
+          setTimeout(done, 1);
+        },
+      });
+      await store.copyTo(sha256, { start, end }, destination);
+      t.ok(Buffer.concat(received).equals(content.subarray(start, end + 1)), `bytes ${start}-${end}`);
+    }
+    const closing = new Writable({ write: (_chunk, _encoding, done) => setTimeout(done, 50) });
+    setTimeout(() => closing.destroy(), 10);
+    await t.rejects(store.copyTo(sha256, { start: 0, end: content.length - 1 }, closing));
   });
 
   t.test('discard removes staged bytes without publishing them', async (t) => {
