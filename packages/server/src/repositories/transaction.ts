@@ -13,6 +13,8 @@ export async function inTransaction<T>(db: Knex, work: (trx: Knex.Transaction) =
       return await db.transaction(work);
     } catch (error) {
       if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
+      // A random pause, growing with each attempt, so that the racers do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** attempt));
     }
   }
 }
