@@ -16,7 +16,7 @@ import { describeMachine, LoadMonitor } from './machine.js';
 import { CASE_IDS, parseOptions, UsageError, type BenchOptions, type CaseId } from './options.js';
 import { makePlan } from './plan.js';
 import { blockDeviceOf } from './proc-stats.js';
-import { renderReport } from './report.js';
+import { formatTargetValue, renderReport } from './report.js';
 import { PERFORMANCE_REPORT } from './repository-paths.js';
 import { median } from './measure.js';
 import { Results, summarize } from './results.js';
@@ -175,7 +175,7 @@ async function main(): Promise<number> {
 
 function summaryLines(verdicts: TargetVerdict[]): string[] {
   return verdicts.map((verdict) => {
-    const value = verdict.value === null ? '—' : verdict.definition.unit === '×' ? `${verdict.value.toFixed(2)}×` : `${verdict.value.toFixed(1)} ${verdict.definition.unit}`;
+    const value = verdict.value === null ? '—' : formatTargetValue(verdict.value, verdict.definition.unit);
     return `${verdict.verdict.padEnd(12)} ${verdict.id.padEnd(34)} ${value.padStart(9)}  ${verdict.margin}`;
   });
 }

@@ -44,16 +44,22 @@ function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)].join('\n');
 }
 
+/** A target's value as the report prints it: 1.23×, 40.1 MiB, 1.002 (bytes per byte). */
+export function formatTargetValue(value: number, unit: TargetVerdict['definition']['unit']): string {
+  if (unit === '×') return formatValue(value, '×');
+  if (unit === 'B/B') return formatValue(value, 'B/B');
+  return `${value.toFixed(1)} MiB`;
+}
+
 function bar(verdict: TargetVerdict): string {
   const { comparison, threshold, unit } = verdict.definition;
   if (comparison === 'report') return 'reported';
-  const value = unit === '×' ? `${threshold}×` : `${threshold} ${unit}`;
+  const value = unit === '×' ? `${threshold}×` : unit === 'MiB' ? `${threshold} MiB` : String(threshold);
   return comparison === 'at-least' ? `≥ ${value}` : `≤ ${value}`;
 }
 
 function measured(verdict: TargetVerdict): string {
-  if (verdict.value === null) return '—';
-  return verdict.definition.unit === '×' ? formatValue(verdict.value, '×') : `${verdict.value.toFixed(1)} ${verdict.definition.unit}`;
+  return verdict.value === null ? '—' : formatTargetValue(verdict.value, verdict.definition.unit);
 }
 
 /** Names the saturated resource from a usage description, when one is. */
@@ -93,8 +99,11 @@ function targetsSection(input: ReportInput, verdicts: TargetVerdict[]): string {
     '## Targets (issue 10)',
     '',
     `The big file is ${bigSize}. Ratios are medians of paired runs (run i of one subject over run i of the other, ` +
-      'taken back to back); "margin" is measured minus the bar. Server and client CPU are shares of one core, ' +
-      'disk busy is the share of time the device had I/O in flight, both medians over the runs.',
+      'taken back to back); "margin" is measured minus the bar. Server and client CPU are shares of one core ' +
+      '(the server’s with every thread, then its main thread and its busiest other thread), disk busy is the share ' +
+      'of time the device had I/O in flight, all medians over the runs. The peer targets are judged on the time ' +
+      'until the answer; the time until the bytes are on disk (answer + sync) is printed beside them, since the ' +
+      'peers answer before their data is durable and ours after an fsync.',
     '',
     table(['target', 'bar', 'measured', 'verdict', 'margin', 'where the time went'], rows),
   ].join('\n');

@@ -47,9 +47,12 @@ export async function withUsage<T>(serverPid: number | null, device: string | nu
 }
 
 const percent = (share: number) => `${Math.round(share * 100)} %`;
+const MIN_SAMPLED_SECONDS = 0.25;
 
 /** "server 97 % of a core (main thread 80 %, busiest other thread 17 %), client 61 %, disk busy 35 %": medians over the runs. */
-export function describeUsage(usages: Usage[]): string {
+export function describeUsage(allUsages: Usage[]): string {
+  // CPU time is counted in 10 ms ticks: shares over shorter runs would be noise.
+  const usages = allUsages.filter((usage) => usage.seconds >= MIN_SAMPLED_SECONDS);
   if (usages.length === 0) return '';
   const parts: string[] = [];
   const known = (values: (number | null)[]) => values.filter((value): value is number => value !== null);

@@ -122,6 +122,8 @@ export interface CommandResult {
   seconds: number;
   /** Highest VmHWM seen while it ran (sampled, so a lower bound of the true peak). */
   peakRssKiB: number | null;
+  /** Killed for running past its time limit. */
+  isTimedOut: boolean;
 }
 
 export interface CommandOptions {
@@ -146,7 +148,11 @@ export async function runCommand(command: string, args: string[], options: Comma
         if (memory && Number.isFinite(memory.peakRssKiB)) peakRssKiB = Math.max(peakRssKiB ?? 0, memory.peakRssKiB);
       }, 10)
     : null;
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
+  let isTimedOut = false;
+  const timer = setTimeout(() => {
+    isTimedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs ?? 600_000);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (exitCode) => resolve(exitCode));
@@ -161,12 +167,14 @@ export async function runCommand(command: string, args: string[], options: Comma
     stderr: Buffer.concat(stderr).toString('utf8'),
     seconds: elapsed(),
     peakRssKiB,
+    isTimedOut,
   };
 }
 
 /** Runs a command that must succeed; its error names the command and what it printed. */
 export async function mustRun(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
   const result = await runCommand(command, args, options);
+  if (result.isTimedOut) throw new Error(`${command} ${args[0] ?? ''} did not finish in time and was killed`);
   if (result.code !== 0) {
     const output = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
     throw new Error(`${command} ${args[0] ?? ''} exited ${result.code}: ${output}`);

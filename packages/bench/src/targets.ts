@@ -9,7 +9,7 @@ export interface TargetDefinition {
   /** at-least: the measured value must reach the threshold; at-most: stay under it; report: no bar. */
   comparison: 'at-least' | 'at-most' | 'report';
   threshold: number;
-  unit: '×' | 'MiB';
+  unit: '×' | 'MiB' | 'B/B';
   perDatabase: boolean;
 }
 
@@ -38,7 +38,7 @@ export const TARGETS = {
   cliRss: target('cli-rss', 'cli', 'CLI peak RSS during put and get', 'at-most', 96, 'MiB', false),
   concurrent: target('concurrent-uploads', 'concurrent', 'concurrent uploads aggregate × single stream, no errors', 'at-least', 0.8),
   listing: target('listing-1m-vs-1k', 'listing', 'listing page time at the large count ÷ at the small count', 'at-most', 1.5),
-  diskWrites: target('disk-bytes-per-byte', 'disk-writes', 'disk bytes written per uploaded byte', 'at-most', 1.05),
+  diskWrites: target('disk-bytes-per-byte', 'disk-writes', 'disk bytes written per uploaded byte', 'at-most', 1.05, 'B/B'),
 } as const;
 
 export interface TargetVerdict {
@@ -68,7 +68,7 @@ export function judge(
   extraCondition: { holds: boolean; text: string } | null = null,
 ): TargetVerdict {
   const id = verdictId(definition, database);
-  const unit = definition.unit === '×' ? '×' : ` ${definition.unit}`;
+  const unit = definition.unit === 'MiB' ? ' MiB' : definition.unit === '×' ? '×' : '';
   if (definition.comparison === 'report') return { id, definition, database, value, verdict: 'reported', margin: '—', detail };
   const isMet =
     (definition.comparison === 'at-least' ? value >= definition.threshold : value <= definition.threshold) &&
@@ -76,7 +76,8 @@ export function judge(
   const difference = value - definition.threshold;
   const percent = (difference / definition.threshold) * 100;
   const sign = difference >= 0 ? '+' : '−';
-  let margin = `${sign}${Math.abs(difference).toFixed(2)}${unit} (${sign}${Math.abs(percent).toFixed(0)} %)`;
+  const digits = definition.unit === 'B/B' ? 3 : 2;
+  let margin = `${sign}${Math.abs(difference).toFixed(digits)}${unit} (${sign}${Math.abs(percent).toFixed(0)} %)`;
   if (extraCondition && !extraCondition.holds) margin += `; ${extraCondition.text}`;
   return { id, definition, database, value, verdict: isMet ? 'met' : 'missed', margin, detail };
 }

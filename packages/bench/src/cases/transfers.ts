@@ -141,11 +141,12 @@ function judgeAgainst(
   const ceiling = describeUsage(result.usages.get(ours.label) ?? []);
   const node = ratioTo('node-1m');
   if (Number.isFinite(node)) {
-    context.results.judge(judge(targets.baseline, database, node, `${ours.label}: ${ceiling}`));
+    context.results.judge(judge(targets.baseline, database, node, ceiling && `${ours.label}: ${ceiling}`));
   }
   const nginx = others.find((subject) => subject.label === 'nginx WebDAV');
   if (targets.nginx && nginx && Number.isFinite(ratioTo(nginx.label))) {
-    context.results.judge(judge(targets.nginx, database, ratioTo(nginx.label), `nginx itself: ${describeUsage(result.usages.get(nginx.label) ?? [])}`));
+    const nginxUsage = describeUsage(result.usages.get(nginx.label) ?? []);
+    context.results.judge(judge(targets.nginx, database, ratioTo(nginx.label), nginxUsage && `nginx itself: ${nginxUsage}`));
   }
   const peers = others.filter((subject) => subject.role === 'peer' && result.samples.get(subject.label)!.samples.length > 0);
   if (targets.peers && peers.length > 0) {
