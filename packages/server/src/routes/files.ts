@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { MEDIA_TYPE_PATTERN, ROUTES, ClaimBody, DeleteBody, DeleteReply, FileQuery, RawUploadQuery, UploadReply, ErrorSchema } from '@cloudstore/shared';
+import { MEDIA_TYPE_PATTERN, SHA256_HEX_PATTERN, ROUTES, ClaimBody, DeleteBody, DeleteReply, FileQuery, RawUploadQuery, UploadReply, ErrorSchema } from '@cloudstore/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
 import { AppError, validationFailed } from '../errors.js';
@@ -15,6 +15,7 @@ import { formatReprDigest, parseReprDigest } from './repr-digest.js';
 /** Room for the multipart envelope around a file of the maximum size. */
 const MULTIPART_ENVELOPE_BYTES = 64 * 1024;
 const mediaType = new RegExp(MEDIA_TYPE_PATTERN);
+const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
 
 interface FileRoutesOptions {
   files: FileService;
@@ -125,7 +126,7 @@ async function multipartUpload(request: FastifyRequest, files: FileService) {
       if (staged) throw validationFailed('send one file part only');
       if (part.fieldname !== 'file') throw validationFailed("the file part must be named 'file'");
       filename = checkedFilename(fields.filename ?? part.filename);
-      if (fields.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(fields.sha256)) {
+      if (fields.sha256 !== undefined && !sha256Hex.test(fields.sha256)) {
         throw validationFailed('sha256 must be 64 hexadecimal digits');
       }
       if (mediaType.test(part.mimetype)) contentType = part.mimetype;

@@ -205,9 +205,4 @@ export class FileService {
   copyContent(file: FileRecord, range: { start: number; end: number }, destination: Writable): Promise<void> {
     return this.store.copyTo(file.sha256, range, destination);
   }
-
-  /** The file's bytes, or one inclusive range of them. */
-  openContent(file: FileRecord, range = { start: 0, end: file.size - 1 }): Readable {
-    return this.store.read(file.sha256, range);
-  }
 }
