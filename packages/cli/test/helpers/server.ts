@@ -1,12 +1,37 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
 
 const SERVER_MAIN = fileURLToPath(new URL('../../../../server/dist/src/main.js', import.meta.url));
 const LISTENING = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/;
+
+/** The local MariaDB, as the server's tests use it; override with MYSQL_TEST_URL. */
+const MYSQL_SERVER_URL = process.env.MYSQL_TEST_URL ?? 'mysql://root@127.0.0.1:3306';
+
+export type DatabaseKind = 'sqlite' | 'mysql';
+
+/**
+ * The environment that puts the server on `kind`: SQLite in its data directory, or a fresh
+ * MariaDB database with a random name, dropped when the test ends.
+ */
+export async function databaseEnv(t: Teardown, kind: DatabaseKind): Promise<Record<string, string>> {
+  if (kind === 'sqlite') return {};
+  const name = `cloudstore_cli_${randomBytes(6).toString('hex')}`;
+  const admin = await mysql.createConnection(MYSQL_SERVER_URL);
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  await admin.end();
+  t.teardown(async () => {
+    const cleanup = await mysql.createConnection(MYSQL_SERVER_URL);
+    await cleanup.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await cleanup.end();
+  });
+  return { DATABASE_URL: `${MYSQL_SERVER_URL}/${name}` };
+}
 
 export interface RunningServer {
   url: string;
