@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../config.js';
+import { UserRepository, usernameKey } from '../repositories/users.js';
 import { Disclosure } from '../services/disclosure.js';
 import { Passwords } from '../services/passwords.js';
 import { FsBlobStore } from '../store/fs-store.js';
@@ -111,24 +112,20 @@ export async function seed(config: Config, options: SeedOptions, print: (line: s
   const started = Date.now();
   const db = await openDatabase(config);
   try {
-    let user = await db('users').where('username_key', options.username.toLowerCase()).first('id', 'username');
+    const users = new UserRepository(db);
+    let user = await users.findByName(options.username);
     if (!user) {
       const password = options.password ?? randomBytes(12).toString('base64url');
-      await db('users').insert({
-        username: options.username,
-        username_key: options.username.toLowerCase(),
-        password_hash: await (await Passwords.create()).hash(password),
-        created_at: Date.now(),
-      });
-      user = await db('users').where('username_key', options.username.toLowerCase()).first('id', 'username');
+      await users.create(options.username, await (await Passwords.create()).hash(password), Date.now());
+      user = (await users.findByName(options.username))!;
       print(`created user ${options.username}${options.password ? '' : ` with password ${password}`}`);
     }
     const width = String(options.count).length;
     const filenames = Array.from({ length: options.count }, (_, index) => options.prefix + String(index + 1).padStart(width, '0'));
     await withStoredBlob(db, config, SEED_CONTENT, (trx, blobId) =>
       insertFiles(trx, {
-        ownerId: Number(user.id),
-        ownerKey: String(user.username).toLowerCase(),
+        ownerId: user.id,
+        ownerKey: usernameKey(user.username),
         blobId,
         contentType: SEED_CONTENT_TYPE,
         filenames,

@@ -171,11 +171,6 @@ export class FileRepository {
       .first();
     return { isReader: Number(row.isReader) === 1, owners: Number(row.owners) };
   }
-
-  async usernameKey(userId: number): Promise<string> {
-    const row = await this.db('users').where('id', userId).first('username_key');
-    return row.username_key as string;
-  }
 }
 
 function toFile(row: Record<string, unknown>): FileRecord {

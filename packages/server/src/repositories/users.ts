@@ -8,6 +8,11 @@ export interface UserRow {
   password_hash: string;
 }
 
+/** The form in which usernames are unique and compared: without regard to case. */
+export function usernameKey(username: string): string {
+  return username.toLowerCase();
+}
+
 /** Accounts. Usernames are found without regard to case through `username_key`. */
 export class UserRepository {
   constructor(private readonly db: Knex) {}
@@ -16,7 +21,7 @@ export class UserRepository {
     try {
       await this.db('users').insert({
         username,
-        username_key: username.toLowerCase(),
+        username_key: usernameKey(username),
         password_hash: passwordHash,
         created_at: now,
       });
@@ -29,7 +34,7 @@ export class UserRepository {
   async findByName(username: string): Promise<UserRow | undefined> {
     return this.db('users')
       .select('id', 'username', 'password_hash')
-      .where('username_key', username.toLowerCase())
+      .where('username_key', usernameKey(username))
       .first();
   }
 

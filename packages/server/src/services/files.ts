@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { AppError, fileNotFound, validationFailed } from '../errors.js';
 import { FileRepository, type BlobRecord, type FileRecord } from '../repositories/files.js';
 import { inTransaction } from '../repositories/transaction.js';
-import { UserRepository } from '../repositories/users.js';
+import { UserRepository, usernameKey } from '../repositories/users.js';
 import type { SessionUser } from '../repositories/sessions.js';
 import type { BlobStore, StagedBlob } from '../store/blob-store.js';
 import type { Disclosure } from './disclosure.js';
@@ -137,8 +137,7 @@ export class FileService {
     const now = this.clock();
     const existing = await files.findOwned(caller.userId, filename);
     if (!existing) {
-      const ownerKey = await files.usernameKey(caller.userId);
-      await files.insertFile({ ownerId: caller.userId, ownerKey, filename, blobId: blob.id, contentType, now });
+      await files.insertFile({ ownerId: caller.userId, ownerKey: usernameKey(caller.username), filename, blobId: blob.id, contentType, now });
       await files.changeRefCount(blob.id, 1);
       return { replaced: false, released: null };
     }

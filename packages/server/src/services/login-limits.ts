@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import type { LoginFailureRepository } from '../repositories/login-failures.js';
+import { usernameKey } from '../repositories/users.js';
 
 const WINDOW_MS = 15 * 60 * 1000;
 const USERNAME_LIMIT = 10;
@@ -20,7 +21,7 @@ export class LoginLimits {
     const now = this.clock();
     const windowStart = now - WINDOW_MS;
     const [byName, byAddress] = await Promise.all([
-      this.failures.blockedUntil('username_key', usernameKey(username), windowStart, WINDOW_MS, USERNAME_LIMIT),
+      this.failures.blockedUntil('username_key', failureKey(username), windowStart, WINDOW_MS, USERNAME_LIMIT),
       this.failures.blockedUntil('address', address, windowStart, WINDOW_MS, ADDRESS_LIMIT),
     ]);
     const until = Math.max(byName ?? 0, byAddress ?? 0);
@@ -37,11 +38,12 @@ export class LoginLimits {
 
   async recordFailure(username: string, address: string): Promise<void> {
     const now = this.clock();
-    await this.failures.record(usernameKey(username), address, now);
+    await this.failures.record(failureKey(username), address, now);
     await this.failures.deleteOlderThan(now - WINDOW_MS);
   }
 }
 
-function usernameKey(username: string): string {
-  return username.toLowerCase().slice(0, 255);
+/** Counted like usernames are compared; cut to the column's width (any text may be tried). */
+function failureKey(username: string): string {
+  return usernameKey(username).slice(0, 255);
 }

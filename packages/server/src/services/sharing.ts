@@ -12,7 +12,7 @@ import { AppError, validationFailed } from '../errors.js';
 import type { SessionUser } from '../repositories/sessions.js';
 import { SharingRepository, type ListedFile } from '../repositories/sharing.js';
 import { inTransaction } from '../repositories/transaction.js';
-import { UserRepository, type UserRow } from '../repositories/users.js';
+import { UserRepository, usernameKey, type UserRow } from '../repositories/users.js';
 import type { FileService, ResolvedFile } from './files.js';
 import type { ListCursor } from './list-cursor.js';
 
@@ -61,7 +61,7 @@ export class SharingService {
         fileId: file.id,
         userId: friend.id,
         filename: file.filename,
-        ownerKey: file.ownerName.toLowerCase(),
+        ownerKey: usernameKey(file.ownerName),
         since: this.clock(),
       });
       return { reply, created: true };
@@ -80,7 +80,7 @@ export class SharingService {
         previousOwnerId: caller.userId,
         newOwnerId: newOwner.id,
         newOwnerName: newOwner.username,
-        newOwnerKey: newOwner.username.toLowerCase(),
+        newOwnerKey: usernameKey(newOwner.username),
         now: this.clock(),
       });
       return { filename: file.filename, owner: newOwner.username, previous_owner: file.ownerName };
@@ -90,7 +90,7 @@ export class SharingService {
   /** The owner removes a friend, or a friend removes themself. */
   async revoke(caller: SessionUser, body: PermitBody): Promise<RevokeReply> {
     return this.changeAccess(caller, body, async ({ sharing, users }, file) => {
-      const isSelf = body.username.toLowerCase() === caller.username.toLowerCase();
+      const isSelf = usernameKey(body.username) === usernameKey(caller.username);
       if (!file.isOwner && !isSelf) throw notOwner(file.filename, 'remove someone else from it');
       if (file.isOwner && isSelf) throw validationFailed('the owner cannot be removed: hand the file over or delete it');
       const friend = isSelf ? { id: caller.userId, username: caller.username } : await existingUser(users, body.username);
