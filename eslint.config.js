@@ -32,7 +32,7 @@ const noTests = {
   message: 'Shipped code never imports test code.',
 };
 const noCli = {
-  regex: '(^(cloudstore|@cloudstore/cli)(/|$))|((^|/)\\.\\./cli/)',
+  regex: '(^(cloudstore(-cli)?|@cloudstore/cli)(/|$))|((^|/)\\.\\./cli/)',
   message: 'The server and the CLI never import each other; share through @cloudstore/shared.',
 };
 const noServer = {
@@ -42,10 +42,22 @@ const noServer = {
 
 const SERVER_WIDE = [noCli, noTests, noDriverCalls];
 
-/** One block of `@typescript-eslint/no-restricted-imports` for the files matched by `files`. */
+/**
+ * The block for the files matched by `files`: static imports through no-restricted-imports, and
+ * `import('…')` of a literal (the CLI loads its commands lazily) through no-restricted-syntax.
+ */
 const restrict = (files, patterns, paths = []) => ({
   files,
-  rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }] },
+  rules: {
+    '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }],
+    'no-restricted-syntax': [
+      'error',
+      ...patterns.map(({ regex, message }) => ({
+        selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\/')}/]`,
+        message,
+      })),
+    ],
+  },
 });
 
 // Reading the environment anywhere but the one file that owns it.
@@ -75,7 +87,9 @@ const serverLayers = [
   restrict(
     [`${SERVER}/http/**/*.ts`],
     [
-      ...SERVER_WIDE,
+      noCli,
+      noTests,
+      noDrivers,
       notFolders(['repositories', 'db'], 'http/ helpers never touch repositories/ or db/ (STYLE.md).'),
       notFolders(['routes'], 'http/ sits below routes/: a route imports its helpers, never the reverse.'),
     ],

@@ -51,11 +51,32 @@ const forbidden = [
     says: /never import each other/,
   },
   {
+    what: 'the CLI importing the server lazily, as it loads its commands',
+    filePath: 'packages/cli/src/program.ts',
+    code: "export const load = () => import('@cloudstore/server');\n",
+    rule: 'no-restricted-syntax',
+    says: /never import each other/,
+  },
+  {
     what: "the CLI importing a path into the server's sources",
     filePath: 'packages/cli/src/api/planted.ts',
     code: "import { AppError } from '../../../server/src/errors.js';\nexport const planted = AppError;\n",
     rule: RESTRICTED,
     says: /never import each other/,
+  },
+  {
+    what: "the server importing the CLI's sources",
+    filePath: 'packages/server/src/http/planted.ts',
+    code: "import { formatSize } from '../../../cli/src/terminal/units.js';\nexport const planted = formatSize;\n",
+    rule: RESTRICTED,
+    says: /never import each other/,
+  },
+  {
+    what: 'a repository importing a service',
+    filePath: 'packages/server/src/repositories/planted.ts',
+    code: "import { Passwords } from '../services/passwords.js';\nexport const planted = Passwords;\n",
+    rule: RESTRICTED,
+    says: /repositories\/ never import the layers above them/,
   },
   {
     what: 'shared importing the server',
@@ -113,6 +134,11 @@ const allowed = [
     what: "a service naming Knex's transaction type",
     filePath: 'packages/server/src/services/planted.ts',
     code: "import type { Knex } from 'knex';\nexport type Planted = Knex.Transaction;\n",
+  },
+  {
+    what: 'the CLI loading one of its commands lazily',
+    filePath: 'packages/cli/src/program.ts',
+    code: "export const load = () => import('./commands/ls.js');\n",
   },
   {
     what: 'config.ts reading the environment',
