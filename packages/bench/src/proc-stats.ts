@@ -74,7 +74,7 @@ export function cpuSeconds(pid: number): number | null {
 /** CPU seconds of each thread of a process, by thread id (the main thread's id is the pid). */
 export function threadCpuSeconds(pid: number): Map<number, number> {
   const result = new Map<number, number>();
-  let threads: string[] = [];
+  let threads: string[];
   try {
     threads = readdirSync(`/proc/${pid}/task`);
   } catch {
@@ -155,7 +155,7 @@ export function blockDeviceOf(target: string): string | null {
 /** Every process's CPU seconds so far, to see what else ran on the machine during a case. */
 export function allProcessCpu(): Map<number, number> {
   const result = new Map<number, number>();
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {

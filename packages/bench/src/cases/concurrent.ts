@@ -1,5 +1,5 @@
 import type { BenchContext } from '../bench-context.js';
-import { curlTransfers, headerArgs, uploadArgs } from '../curl.js';
+import { curlTransfers, uploadArgs } from '../curl.js';
 import { interleave, median, pairedRatios, type Variant } from '../measure.js';
 import { formatSize, MiB } from '../plan.js';
 import { describeUsage, withUsage, type Usage } from '../resource-usage.js';
