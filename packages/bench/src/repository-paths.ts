@@ -13,6 +13,6 @@ export const SERVER_MAIN = fromHere('../../../server/dist/src/main.js');
 export const CLI_BIN = fromHere('../../../cli/bin/cloudstore.js');
 export const CLI_MAIN = fromHere('../../../cli/dist/src/main.js');
 /** What `pnpm seed` runs once it has built. */
-export const SEED_SCRIPT = fromHere('../../../server/dist/src/db/seed.js');
+export const SEED_SCRIPT = fromHere('../../../server/dist/src/scripts/seed.js');
 export const ROOT_PACKAGE_JSON = fromHere('../../../../package.json');
 export const PERFORMANCE_REPORT = fromHere('../../../../docs/PERFORMANCE.md');

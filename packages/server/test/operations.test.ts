@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import net from 'node:net';
+import { MYSQL_SERVER_URL, createTestDatabase } from '@cloudstore/test-helpers';
 import t from 'tap';
 import { Client } from './helpers/client.js';
 import { buildApp } from '../src/app.js';
-import { MYSQL_SERVER_URL, createTestDatabase, forEachDatabase, startServer, testConfig } from './helpers/build-app.js';
+import { forEachDatabase, startServer, testConfig } from './helpers/build-app.js';
 
 forEachDatabase(t, async (t, kind) => {
   const server = await startServer(t, kind);

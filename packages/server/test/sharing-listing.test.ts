@@ -1,7 +1,8 @@
 import t from 'tap';
 import { ROUTES } from '@cloudstore/shared';
 import { openDatabase } from '../src/db/open.js';
-import { insertFiles, withStoredBlob } from '../src/db/seed.js';
+import { FileRepository } from '../src/repositories/files.js';
+import { withStoredBlob } from '../src/scripts/seed.js';
 import { forEachDatabase, startServer } from './helpers/build-app.js';
 import { Client } from './helpers/client.js';
 import { randomContent, sha256Hex } from './helpers/content.js';
@@ -29,11 +30,12 @@ forEachDatabase(t, async (t, kind) => {
   const started = Date.now();
   const ownerIds = await Promise.all(owners.map((owner) => idOf(owner.name)));
   await withStoredBlob(db, server.config, SEEDED_CONTENT, async (trx, blobId) => {
+    const files = new FileRepository(trx);
     const common = { blobId, contentType: 'text/plain', now: started };
-    await insertFiles(trx, { ...common, ownerId: viewerId, ownerKey: 'viewer', filenames: names(4000) });
+    await files.insertManyFiles({ ...common, ownerId: viewerId, ownerKey: 'viewer', filenames: names(4000) });
     for (const [index, owner] of owners.entries()) {
       const ownerKey = owner.name.toLowerCase();
-      await insertFiles(trx, { ...common, ownerId: ownerIds[index], ownerKey, filenames: names(2000), friendIds: [viewerId] });
+      await files.insertManyFiles({ ...common, ownerId: ownerIds[index], ownerKey, filenames: names(2000), friendIds: [viewerId] });
     }
   });
   const seeded = [

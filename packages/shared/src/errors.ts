@@ -51,7 +51,3 @@ export interface ErrorBody {
   message: string;
   [extra: string]: unknown;
 }
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
-}

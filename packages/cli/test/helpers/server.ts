@@ -1,36 +1,21 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import mysql from 'mysql2/promise';
+import { createTestDatabase, type DatabaseKind, type Teardown } from '@cloudstore/test-helpers';
 
-const SERVER_MAIN = fileURLToPath(new URL('../../../../server/dist/src/main.js', import.meta.url));
+export type { DatabaseKind };
+
+/** Resolved, never imported: the server runs as its own process, as users run it. */
+const SERVER_MAIN = fileURLToPath(import.meta.resolve('@cloudstore/server/main'));
 const LISTENING = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/;
 
-/** The local MariaDB, as the server's tests use it; override with MYSQL_TEST_URL. */
-const MYSQL_SERVER_URL = process.env.MYSQL_TEST_URL ?? 'mysql://root@127.0.0.1:3306';
-
-export type DatabaseKind = 'sqlite' | 'mysql';
-
 /**
- * The environment that puts the server on `kind`: SQLite in its data directory, or a fresh
- * MariaDB database with a random name, dropped when the test ends.
+ * The environment that puts the server on `kind`, in a data directory of its own: SQLite in
+ * it, or a fresh MariaDB database with a random name, dropped when the test ends.
  */
 export async function databaseEnv(t: Teardown, kind: DatabaseKind): Promise<Record<string, string>> {
-  if (kind === 'sqlite') return {};
-  const name = `cloudstore_cli_${randomBytes(6).toString('hex')}`;
-  const admin = await mysql.createConnection(MYSQL_SERVER_URL);
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  await admin.end();
-  t.teardown(async () => {
-    const cleanup = await mysql.createConnection(MYSQL_SERVER_URL);
-    await cleanup.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    await cleanup.end();
-  });
-  return { DATABASE_URL: `${MYSQL_SERVER_URL}/${name}` };
+  const { dataDir, databaseUrl } = await createTestDatabase(t, kind);
+  return databaseUrl === null ? { DATA_DIR: dataDir } : { DATA_DIR: dataDir, DATABASE_URL: databaseUrl };
 }
 
 export interface RunningServer {
@@ -38,18 +23,14 @@ export interface RunningServer {
   port: number;
 }
 
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
 /**
  * The real server, as its own process on a free port with an empty data directory: the CLI
  * is tested as users run it, and it never imports the server.
  */
 export async function startServer(t: Teardown, env: Record<string, string> = {}): Promise<RunningServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'cloudstore-cli-server-'));
+  const database = env.DATA_DIR === undefined ? await databaseEnv(t, 'sqlite') : {};
   const child = spawn(process.execPath, [SERVER_MAIN], {
-    env: { PATH: process.env.PATH, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', ...database, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Kept for the error below; Fastify's deprecation warnings would only clutter the test report.
@@ -61,7 +42,6 @@ export async function startServer(t: Teardown, env: Record<string, string> = {})
       child.kill('SIGTERM');
       await exited;
     }
-    await rm(dataDir, { recursive: true, force: true });
   });
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });

@@ -1,4 +1,4 @@
-import { normalizeFilename, type UploadReply } from '@cloudstore/shared';
+import { MEDIA_TYPE_PATTERN, SHA256_HEX_PATTERN, normalizeFilename, type UploadReply } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import type { Readable, Writable } from 'node:stream';
 import { AppError, fileNotFound, validationFailed } from '../errors.js';
@@ -10,6 +10,13 @@ import type { BlobStore, StagedBlob } from '../store/blob-store.js';
 import type { Disclosure } from './disclosure.js';
 
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+const mediaType = new RegExp(MEDIA_TYPE_PATTERN);
+const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
+
+/** One part of a multipart/form-data upload, as @fastify/multipart yields them. */
+export type UploadPart =
+  | { type: 'field'; fieldname: string; value: unknown; valueTruncated: boolean }
+  | { type: 'file'; fieldname: string; filename: string; mimetype: string; file: Readable };
 
 export interface ResolvedFile extends FileRecord {
   isOwner: boolean;
@@ -73,13 +80,50 @@ export class FileService {
     return this.record(caller, filename, contentType, await this.stage(source), expectedSha256);
   }
 
+  /**
+   * A multipart upload (API.md, "Upload"): one file part named `file`, text fields of at most
+   * `fieldBytesMax` bytes before it. The bytes are staged while the rest of the request is
+   * read, and recorded only once the whole request proved well-formed.
+   */
+  async uploadMultipart(caller: SessionUser, parts: AsyncIterable<UploadPart>, fieldBytesMax: number): Promise<UploadReply> {
+    const fields: Record<string, string> = {};
+    let staged: StagedBlob | undefined;
+    let filename = '';
+    let contentType = DEFAULT_CONTENT_TYPE;
+    try {
+      for await (const part of parts) {
+        if (part.type === 'field') {
+          if (staged) throw validationFailed('text fields must come before the file part');
+          if (part.valueTruncated || Buffer.byteLength(String(part.value)) > fieldBytesMax) {
+            throw validationFailed(`the field '${part.fieldname}' is over ${fieldBytesMax} bytes`);
+          }
+          fields[part.fieldname] = String(part.value);
+          continue;
+        }
+        if (staged) throw validationFailed('send one file part only');
+        if (part.fieldname !== 'file') throw validationFailed("the file part must be named 'file'");
+        filename = checkedFilename(fields.filename ?? part.filename);
+        if (fields.sha256 !== undefined && !sha256Hex.test(fields.sha256)) {
+          throw validationFailed('sha256 must be 64 hexadecimal digits');
+        }
+        if (mediaType.test(part.mimetype)) contentType = part.mimetype;
+        staged = await this.stage(part.file);
+      }
+    } catch (error) {
+      await staged?.discard();
+      throw isMalformedMultipart(error) ? validationFailed('the multipart body is malformed') : error;
+    }
+    if (!staged) throw validationFailed("no file part named 'file'");
+    return this.record(caller, filename, contentType, staged, fields.sha256);
+  }
+
   /** Streams bytes to temporary storage, hashing them; `record` then makes them a file. */
-  stage(source: Readable): Promise<StagedBlob> {
+  private stage(source: Readable): Promise<StagedBlob> {
     return this.store.write(source, { maxBytes: this.maxUploadBytes });
   }
 
-  /** Records bytes already staged (the multipart route stages before it knows the request is whole). */
-  async record(
+  /** Records bytes already staged (a multipart upload stages before it knows the request is whole). */
+  private async record(
     caller: SessionUser,
     filename: string,
     contentType: string,
@@ -204,4 +248,13 @@ export class FileService {
   copyContent(file: FileRecord, range: { start: number; end: number }, destination: Writable): Promise<void> {
     return this.store.copyTo(file.sha256, range, destination);
   }
+}
+
+/**
+ * Busboy reports a malformed body (no boundary, a part cut short) as a plain Error; everything
+ * else that can fail here carries a code (ours, Fastify's, or the file system's errno).
+ */
+function isMalformedMultipart(error: unknown): boolean {
+  const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
+  return !(error instanceof AppError) && code === undefined && statusCode === undefined;
 }

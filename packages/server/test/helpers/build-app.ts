@@ -1,19 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { createTestDatabase, DATABASES, type DatabaseKind, type TestDatabase } from '@cloudstore/test-helpers';
 import type { FastifyInstance } from 'fastify';
-import mysql from 'mysql2/promise';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
-
-export type DatabaseKind = 'sqlite' | 'mysql';
-export const DATABASES: DatabaseKind[] = ['sqlite', 'mysql'];
-
-/** The local MariaDB that the MySQL half of every test runs on. Override with MYSQL_TEST_URL. */
-export const MYSQL_SERVER_URL = process.env.MYSQL_TEST_URL ?? 'mysql://root@127.0.0.1:3306';
 
 export interface TestServer {
   kind: DatabaseKind;
@@ -23,24 +14,7 @@ export interface TestServer {
   dataDir: string;
 }
 
-/** A database of its own for one test: a temp directory, and on MySQL a fresh database dropped afterwards. */
-export async function createTestDatabase(t: Test, kind: DatabaseKind): Promise<Pick<Config, 'dataDir' | 'databaseUrl'>> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'cloudstore-test-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  if (kind === 'sqlite') return { dataDir, databaseUrl: null };
-  const name = `cloudstore_test_${randomBytes(6).toString('hex')}`;
-  const admin = await mysql.createConnection(MYSQL_SERVER_URL);
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  await admin.end();
-  t.teardown(async () => {
-    const cleanup = await mysql.createConnection(MYSQL_SERVER_URL);
-    await cleanup.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    await cleanup.end();
-  });
-  return { dataDir, databaseUrl: `${MYSQL_SERVER_URL}/${name}` };
-}
-
-export function testConfig(base: Pick<Config, 'dataDir' | 'databaseUrl'>, overrides: Partial<Config> = {}): Config {
+export function testConfig(base: TestDatabase, overrides: Partial<Config> = {}): Config {
   return {
     port: 0,
     listenHost: '127.0.0.1',

@@ -1,7 +1,8 @@
+import type { DatabaseKind } from '@cloudstore/test-helpers';
 import type { Knex } from 'knex';
 import type { Test } from 'tap';
 import type { Config } from '../../src/config.js';
-import { startServer, type DatabaseKind, type TestServer } from './build-app.js';
+import { startServer, type TestServer } from './build-app.js';
 import { Client } from './client.js';
 import { Drive } from './drive.js';
 import { openServerDatabase } from './storage-state.js';

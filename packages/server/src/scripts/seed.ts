@@ -5,60 +5,15 @@ import { parseArgs } from 'node:util';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../config.js';
+import { openDatabase } from '../db/open.js';
+import { FileRepository } from '../repositories/files.js';
 import { UserRepository, usernameKey } from '../repositories/users.js';
 import { Disclosure } from '../services/disclosure.js';
 import { Passwords } from '../services/passwords.js';
 import { FsBlobStore } from '../store/fs-store.js';
-import { dialectOf, openDatabase } from './open.js';
 
-/** Rows per INSERT: 6 columns a row stays under SQLite's 32 766 bound parameters. */
-const BATCH_ROWS = 5000;
 const SEED_CONTENT = Buffer.from('A file seeded by `pnpm seed`: every seeded file has this content.\n');
 const SEED_CONTENT_TYPE = 'text/plain';
-
-export interface BulkFiles {
-  ownerId: number;
-  /** The owner's lower-cased username, as file_access keeps it. */
-  ownerKey: string;
-  blobId: number;
-  contentType: string;
-  filenames: string[];
-  now: number;
-  /** Users each file is shared with. */
-  friendIds?: number[];
-}
-
-/**
- * Inserts files and their readers straight into the database, a few thousand rows per
- * statement, and counts the new references on the blob. Fast enough for a million rows; for
- * test set-ups and `pnpm seed`, never for requests. Run it in withStoredBlob's transaction.
- */
-export async function insertFiles(db: Knex, files: BulkFiles): Promise<void> {
-  const readers = [
-    { userId: files.ownerId, role: 'owner' },
-    ...(files.friendIds ?? []).map((userId) => ({ userId, role: 'friend' })),
-  ];
-  for (let start = 0; start < files.filenames.length; start += BATCH_ROWS) {
-    const filenames = files.filenames.slice(start, start + BATCH_ROWS);
-    // Spelt out as one VALUES list: Knex writes SQLite's multi-row insert as a compound SELECT,
-    // which SQLite caps at 500 rows.
-    await db.raw(
-      `insert into files (owner_id, filename, blob_id, content_type, created_at, updated_at) values ${filenames.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-      filenames.flatMap((filename) => [files.ownerId, filename, files.blobId, files.contentType, files.now, files.now]),
-    );
-    // The new ids are read back by the database itself: INSERT … SELECT, one per reader.
-    for (const reader of readers) {
-      const rows = db('files')
-        .select('id', db.raw('?', [reader.userId]), db.raw('?', [reader.role]), 'filename', db.raw('?', [files.ownerKey]), 'created_at')
-        .where('owner_id', files.ownerId)
-        .whereIn('filename', filenames);
-      await db
-        .into(db.raw('?? (??, ??, ??, ??, ??, ??)', ['file_access', 'file_id', 'user_id', 'role', 'filename', 'owner_key', 'since']))
-        .insert(rows);
-    }
-  }
-  await db('blobs').where('id', files.blobId).increment('ref_count', files.filenames.length);
-}
 
 /**
  * Stores `content` through the blob store, then runs `work` in a transaction that holds the
@@ -77,19 +32,13 @@ export async function withStoredBlob<T>(
     const staged = await store.write(Readable.from([content]), { maxBytes: content.length });
     try {
       return await db.transaction(async (trx) => {
-        const query = trx('blobs').where('sha256', staged.sha256).first('id');
-        const existing = await (dialectOf(db) === 'mysql' ? query.forUpdate() : query);
+        const files = new FileRepository(trx);
+        const existing = await files.findBlob(staged.sha256, true);
         // Published under the lock: a collection that removed the row may have taken the bytes too.
         await staged.publish();
-        if (existing) return work(trx, Number(existing.id));
-        const [id] = await trx('blobs').insert({
-          sha256: staged.sha256,
-          size: staged.size,
-          ref_count: 0,
-          disclosure_threshold: new Disclosure(config).drawThreshold(),
-          created_at: Date.now(),
-        });
-        return work(trx, Number(id));
+        if (existing) return work(trx, existing.id);
+        const blob = await files.insertBlob(staged.sha256, staged.size, new Disclosure(config).drawThreshold(), Date.now());
+        return work(trx, blob.id);
       });
     } finally {
       await staged.discard();
@@ -123,7 +72,7 @@ export async function seed(config: Config, options: SeedOptions, print: (line: s
     const width = String(options.count).length;
     const filenames = Array.from({ length: options.count }, (_, index) => options.prefix + String(index + 1).padStart(width, '0'));
     await withStoredBlob(db, config, SEED_CONTENT, (trx, blobId) =>
-      insertFiles(trx, {
+      new FileRepository(trx).insertManyFiles({
         ownerId: user.id,
         ownerKey: usernameKey(user.username),
         blobId,
