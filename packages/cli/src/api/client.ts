@@ -25,6 +25,7 @@ export interface RequestOptions {
   json?: unknown;
   /** Sent as is: a stream of file bytes. */
   body?: Readable;
+  signal?: AbortSignal;
 }
 
 export interface JsonResponse<T> {
@@ -52,7 +53,7 @@ export class ApiClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    const response = await this.guard(() => request(url, { method, headers, body, dispatcher: sharedAgent() }));
+    const response = await this.guard(() => request(url, { method, headers, body, signal: options.signal, dispatcher: sharedAgent() }));
     if (response.statusCode >= 400) throw await this.toApiError(response);
     return response;
   }

@@ -1,4 +1,4 @@
-import type { CliError } from './errors.js';
+import type { CliError } from '../errors.js';
 import { NO_PROGRESS, ProgressBar, type Progress, type TerminalStream } from './progress.js';
 
 export interface OutputOptions {
