@@ -1,13 +1,12 @@
 import { listPages } from '../api/listing.js';
 import { authenticatedClient } from '../auth/session.js';
 import type { Context, GlobalOptions } from '../context.js';
+import { escapeControls } from '../terminal/escape.js';
 
 export type CompleteNamesOptions = GlobalOptions;
 
 /** Long enough for a listing on a slow link, short enough that a tab press never seems to hang. */
 const TIMEOUT_MS = 3000;
-/** A name the shell could not show or insert as typed: the server refuses them, a hostile one may not. */
-const UNTYPABLE = /\p{Cc}/u;
 
 /**
  * The hidden command completion scripts call: the user's remote filenames, one a line, each
@@ -19,7 +18,8 @@ export async function run(options: CompleteNamesOptions, context: Context): Prom
   try {
     const client = await authenticatedClient(options, context);
     for await (const page of listPages(client, AbortSignal.timeout(TIMEOUT_MS))) {
-      for (const entry of page) if (!UNTYPABLE.test(entry.filename)) names.add(entry.filename);
+      // A name with control characters would reach the terminal raw in the shell's list of candidates.
+      for (const entry of page) if (escapeControls(entry.filename) === entry.filename) names.add(entry.filename);
     }
   } catch {
     return;
