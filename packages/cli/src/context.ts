@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { Output, type OutputOptions } from './output.js';
+import { Output, type OutputOptions } from './terminal/output.js';
 
 /** The options every command accepts, before or after its name (CLI.md, "Global options"). */
 export interface GlobalOptions extends OutputOptions {

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
+import { NAMES_COMMAND, SHELLS, type Shell } from './completion/spec.js';
 import type { Context, GlobalOptions } from './context.js';
 
 /** A command module, imported only when its command runs, so that start-up stays fast. */
@@ -137,6 +138,18 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
     .action((name: string, options: { owner?: string }, command: Command) =>
       invoke(() => import('./commands/friends.js'), { ...globals(command), name, owner: options.owner }),
     );
+
+  program
+    .command('completion')
+    .description('print a shell completion script (bash, zsh or fish)')
+    .addArgument(new Argument('<shell>').choices(SHELLS))
+    .action((shell: Shell, _options: object, command: Command) =>
+      invoke(() => import('./commands/completion.js'), { ...globals(command), shell, program }),
+    );
+
+  program
+    .command(NAMES_COMMAND, { hidden: true })
+    .action((_options: object, command: Command) => invoke(() => import('./commands/complete-names.js'), globals(command)));
 
   return program;
 }

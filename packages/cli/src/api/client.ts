@@ -3,6 +3,13 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { CliError, EXIT, exitCodeFor } from '../errors.js';
 import { keepPool } from './connections.js';
 
+/**
+ * The largest JSON answer read (CLI.md): a page of the listing is far smaller, and a hostile or
+ * broken server must not make the CLI hold an unbounded answer in memory.
+ */
+const MAX_JSON_MIB = 16;
+const MAX_JSON_BYTES = MAX_JSON_MIB * 1024 * 1024;
+
 /** One pool of keep-alive connections for the whole run: a batch of files reuses them. */
 const sharedAgent = () => keepPool(() => new Agent());
 
@@ -25,6 +32,7 @@ export interface RequestOptions {
   json?: unknown;
   /** Sent as is: a stream of file bytes. */
   body?: Readable;
+  signal?: AbortSignal;
 }
 
 export interface JsonResponse<T> {
@@ -52,7 +60,7 @@ export class ApiClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    const response = await this.guard(() => request(url, { method, headers, body, dispatcher: sharedAgent() }));
+    const response = await this.guard(() => request(url, { method, headers, body, signal: options.signal, dispatcher: sharedAgent() }));
     if (response.statusCode >= 400) throw await this.toApiError(response);
     return response;
   }
@@ -60,7 +68,7 @@ export class ApiClient {
   /** A request whose answer is JSON (or empty, for 204). */
   async call<T>(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<JsonResponse<T>> {
     const response = await this.send(method, path, options);
-    const text = await this.guard(() => response.body.text());
+    const text = await this.guard(() => this.readBounded(response));
     return { statusCode: response.statusCode, body: (text ? JSON.parse(text) : undefined) as T };
   }
 
@@ -75,9 +83,29 @@ export class ApiClient {
     }
   }
 
+  /**
+   * The body as text, refused once it passes MAX_JSON_BYTES: up front when Content-Length
+   * says so, else while it streams in, before more than that is held.
+   */
+  private async readBounded(response: Dispatcher.ResponseData): Promise<string> {
+    const tooLarge = () => {
+      response.body.destroy();
+      return new CliError('RESPONSE_TOO_LARGE', `${this.origin} sent an answer larger than ${MAX_JSON_MIB} MiB: refused`, EXIT.failure);
+    };
+    if (Number(response.headers['content-length']) > MAX_JSON_BYTES) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_JSON_BYTES) throw tooLarge();
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
+  }
+
   private async toApiError(response: Dispatcher.ResponseData): Promise<ApiError> {
     const { statusCode } = response;
-    const text = await this.guard(() => response.body.text());
+    const text = await this.guard(() => this.readBounded(response));
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(text) as Record<string, unknown>;

@@ -1,8 +1,8 @@
 import { ApiClient } from '../api/client.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
-import { DEFAULT_SERVER, toOrigin } from '../origin.js';
 import { CredentialStore } from './credentials.js';
+import { DEFAULT_SERVER, toOrigin } from './origin.js';
 
 /** `--server`, else CLOUDSTORE_SERVER, else the server of the last login, else the default. */
 export async function resolveServer(options: GlobalOptions, context: Context): Promise<string> {

@@ -1,9 +1,9 @@
 import { ROUTES } from '@cloudstore/shared/routes';
 import type { FriendsReply } from '@cloudstore/shared';
 import { authenticatedClient } from '../auth/session.js';
-import { forOneItem } from '../batch.js';
 import type { Context, GlobalOptions } from '../context.js';
-import { checkedFilename } from '../filename.js';
+import { forOneItem } from './shared/batch.js';
+import { checkedFilename } from './shared/filename.js';
 
 export interface FriendsOptions extends GlobalOptions {
   name: string;

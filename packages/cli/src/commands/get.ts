@@ -2,12 +2,12 @@ import { stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { startDownload } from '../api/download.js';
 import { authenticatedClient } from '../auth/session.js';
-import { forOneItem } from '../batch.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
-import { checkedFilename } from '../filename.js';
-import { pathExists, saveVerified, targetExists, writeVerified } from '../files/verified-write.js';
-import { formatBytes } from '../units.js';
+import { pathExists, saveVerified, targetExists, writeVerified } from '../local/verified-write.js';
+import { formatBytes } from '../terminal/units.js';
+import { forOneItem } from './shared/batch.js';
+import { checkedFilename } from './shared/filename.js';
 
 export interface GetOptions extends GlobalOptions {
   name: string;

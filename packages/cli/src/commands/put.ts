@@ -1,18 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UploadReply } from '@cloudstore/shared';
+import { lookup } from 'mime-types';
 import { claimByDigest, uploadBytes } from '../api/upload.js';
 import { authenticatedClient } from '../auth/session.js';
-import { forEachItem } from '../batch.js';
-import { guessContentType } from '../content-type.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
-import { checkedFilename } from '../filename.js';
-import { hashFile, spoolAndHash, type LocalContent } from '../files/local-content.js';
-import { formatBytes } from '../units.js';
+import { hashFile, spoolAndHash, type LocalContent } from '../local/local-content.js';
+import { formatBytes } from '../terminal/units.js';
+import { forEachItem } from './shared/batch.js';
+import { checkedFilename } from './shared/filename.js';
 
 export interface PutOptions extends GlobalOptions {
   paths: string[];
@@ -76,6 +76,15 @@ async function withSpool(input: Readable, filename: string, context: Context, us
     await rm(directory, { recursive: true, force: true });
     context.temporaryFiles.delete(directory);
   }
+}
+
+/**
+ * The media type `put` sends, from the extension alone: mime-types would also take a name
+ * without one (`txt`) for an extension. Anything it does not know travels as octet-stream.
+ */
+function guessContentType(filename: string): string {
+  const extension = extname(filename);
+  return (extension && lookup(extension)) || 'application/octet-stream';
 }
 
 /** The result line says what crossed the network: a skip is promised only when it happened. */

@@ -1,9 +1,9 @@
 import { ROUTES } from '@cloudstore/shared/routes';
 import type { DeleteReply } from '@cloudstore/shared';
 import { authenticatedClient } from '../auth/session.js';
-import { forEachItem } from '../batch.js';
 import type { Context, GlobalOptions } from '../context.js';
-import { checkedFilename } from '../filename.js';
+import { forEachItem } from './shared/batch.js';
+import { checkedFilename } from './shared/filename.js';
 
 export interface RmOptions extends GlobalOptions {
   names: string[];

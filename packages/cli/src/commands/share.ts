@@ -1,7 +1,7 @@
 import { ROUTES } from '@cloudstore/shared/routes';
 import type { ShareReply } from '@cloudstore/shared';
 import type { Context } from '../context.js';
-import { forEachFriend, type FriendsChange } from '../friend-change.js';
+import { forEachFriend, type FriendsChange } from './shared/friend-change.js';
 
 export type ShareOptions = FriendsChange;
 

@@ -2,7 +2,7 @@ import { ROUTES } from '@cloudstore/shared/routes';
 import type { MeReply } from '@cloudstore/shared';
 import { authenticatedClient } from '../auth/session.js';
 import type { Context, GlobalOptions } from '../context.js';
-import { formatBytes } from '../units.js';
+import { formatBytes } from '../terminal/units.js';
 
 export type WhoamiOptions = GlobalOptions;
 

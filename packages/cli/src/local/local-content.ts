@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
-import type { Progress } from '../progress.js';
+import type { Progress } from '../terminal/progress.js';
 import { watchChunks } from './watch-chunks.js';
 
 /** A local file about to be uploaded, as the one reading that hashed it saw it. */

@@ -1,5 +1,5 @@
-import { EXIT, ReportedFailure, toCliError, type ExitCode } from './errors.js';
-import type { Output, Subject } from './output.js';
+import { EXIT, ReportedFailure, toCliError, type ExitCode } from '../../errors.js';
+import type { Output, Subject } from '../../terminal/output.js';
 
 /**
  * Runs one action per item, in order. A failure is reported (error line, and its `--json`

@@ -1,4 +1,4 @@
-import { usageError } from './errors.js';
+import { usageError } from '../errors.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:3000';
 

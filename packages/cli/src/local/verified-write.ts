@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import { CliError, EXIT } from '../errors.js';
-import type { Progress } from '../progress.js';
+import type { Progress } from '../terminal/progress.js';
 import { watchChunks } from './watch-chunks.js';
 
 export interface VerifiedWrite {

@@ -1,4 +1,5 @@
-import type { CliError } from './errors.js';
+import type { CliError } from '../errors.js';
+import { escapeControls } from './escape.js';
 import { NO_PROGRESS, ProgressBar, type Progress, type TerminalStream } from './progress.js';
 
 export interface OutputOptions {
@@ -24,7 +25,8 @@ export interface Subject {
 /**
  * The one place that decides what reaches the user (CLI.md, "Scripting"): results on standard
  * output (a human line, or one JSON object per line with `--json`), notices and progress on
- * standard error, errors always.
+ * standard error, errors always. Human text carries names and messages from the server, so
+ * every line of it is escaped here (`escapeControls`); JSON keeps them as they are.
  */
 export class Output {
   constructor(
@@ -34,11 +36,11 @@ export class Output {
 
   result(human: string, json: Record<string, unknown>): void {
     if (this.options.quiet) return;
-    this.streams.stdout.write(this.options.json ? `${JSON.stringify(json)}\n` : `${human}\n`);
+    this.streams.stdout.write(this.options.json ? `${JSON.stringify(json)}\n` : `${escapeControls(human)}\n`);
   }
 
   notice(text: string): void {
-    if (!this.options.quiet) this.streams.stderr.write(`${text}\n`);
+    if (!this.options.quiet) this.streams.stderr.write(`${escapeControls(text)}\n`);
   }
 
   /**
@@ -46,7 +48,7 @@ export class Output {
    * failure's own line on standard output, so that a script sees every item it asked for.
    */
   failure(error: CliError, subject?: Subject): void {
-    this.streams.stderr.write(`cloudstore: ${subject ? `${subject.label}: ` : ''}${error.message}\n`);
+    this.streams.stderr.write(`${escapeControls(`cloudstore: ${subject ? `${subject.label}: ` : ''}${error.message}`)}\n`);
     if (this.streams.env.CLOUDSTORE_DEBUG === '1') this.streams.stderr.write(`${stackOf(error)}\n`);
     if (this.options.json && subject) {
       const line = { ...subject.fields, error: { code: error.code, message: error.message }, exit: error.exitCode };
@@ -58,7 +60,7 @@ export class Output {
   progress(label: string, total: number | undefined): Progress {
     const wanted = this.options.progress && !this.options.quiet && this.streams.isStderrTTY;
     if (!wanted || this.streams.env.TERM === 'dumb') return NO_PROGRESS;
-    return new ProgressBar(this.streams.stderr, label, total, this.streams.now);
+    return new ProgressBar(this.streams.stderr, escapeControls(label), total, this.streams.now);
   }
 
   /** Runs `work` with a progress bar that is taken off the terminal however the work ends. */

@@ -1,8 +1,8 @@
 import type { PermitBody } from '@cloudstore/shared';
-import type { ApiClient } from './api/client.js';
-import { authenticatedClient } from './auth/session.js';
+import type { ApiClient } from '../../api/client.js';
+import { authenticatedClient } from '../../auth/session.js';
+import type { Context, GlobalOptions } from '../../context.js';
 import { forEachItem } from './batch.js';
-import type { Context, GlobalOptions } from './context.js';
 import { checkedFilename } from './filename.js';
 
 /** `share` and `unshare`: one file, several friends, one request and one result line each. */

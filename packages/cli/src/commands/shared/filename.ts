@@ -1,5 +1,5 @@
 import { normalizeFilename } from '@cloudstore/shared/limits';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT } from '../../errors.js';
 
 /** A filename as the server will see it (NFC), or a usage error that says what is wrong with it. */
 export function checkedFilename(raw: string): string {
