@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { HealthReply } from './auth.js';
-import { COMMON_ERRORS, described, errorResponse } from './responses.js';
+import { COMMON_ERRORS, RETRY_AFTER, described, errorResponse } from './responses.js';
 
 const health = {
   tags: ['operations'],
@@ -9,7 +9,8 @@ const health = {
   response: {
     200: described(HealthReply, 'The database and the storage answer'),
     ...COMMON_ERRORS,
-    503: errorResponse(503, ['SERVICE_UNAVAILABLE'], { status: Type.Literal('unavailable') }),
+    // Optional: a 503 while the server closes comes from Fastify, without it.
+    503: errorResponse(503, ['SERVICE_UNAVAILABLE'], { status: Type.Optional(Type.Literal('unavailable')) }, RETRY_AFTER),
   },
 };
 
