@@ -6,3 +6,8 @@ export * from './schemas/common.js';
 export * from './schemas/auth.js';
 export * from './schemas/files.js';
 export * from './schemas/sharing.js';
+export * from './schemas/responses.js';
+export * from './schemas/account-routes.js';
+export * from './schemas/file-routes.js';
+export * from './schemas/sharing-routes.js';
+export * from './schemas/health-routes.js';

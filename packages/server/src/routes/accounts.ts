@@ -1,8 +1,7 @@
-import { Credentials, LoginReply, MeReply, RegisterReply, ROUTES } from '@cloudstore/shared';
+import { Credentials, ROUTES, accountRouteSchemas } from '@cloudstore/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { clearTokenCookie, setTokenCookie } from '../plugins/auth.js';
-import { SECURED } from '../plugins/openapi.js';
 import type { AccountService } from '../services/accounts.js';
 
 interface AccountRoutesOptions {
@@ -13,7 +12,7 @@ interface AccountRoutesOptions {
 export async function accountRoutes(app: FastifyInstance, { config, accounts }: AccountRoutesOptions) {
   app.post<{ Body: Credentials }>(
     ROUTES.register,
-    { schema: { tags: ['accounts'], body: Credentials, response: { 201: RegisterReply } } },
+    { schema: accountRouteSchemas.register },
     async (request, reply) => {
       const result = await accounts.register(request.body.username, request.body.password);
       return reply.code(201).send(result);
@@ -22,7 +21,7 @@ export async function accountRoutes(app: FastifyInstance, { config, accounts }: 
 
   app.post<{ Body: Credentials }>(
     ROUTES.login,
-    { schema: { tags: ['accounts'], body: Credentials, response: { 200: LoginReply } } },
+    { schema: accountRouteSchemas.login },
     async (request, reply) => {
       const { token, username, expiresIn } = await accounts.login(
         request.body.username,
@@ -37,7 +36,7 @@ export async function accountRoutes(app: FastifyInstance, { config, accounts }: 
 
   app.post(
     ROUTES.logout,
-    { onRequest: app.authenticate, schema: { tags: ['accounts'], ...SECURED, response: { 204: { type: 'null' } } } },
+    { onRequest: app.authenticate, schema: accountRouteSchemas.logout },
     async (request, reply) => {
       await accounts.logout(request.session);
       clearTokenCookie(reply, config);
@@ -47,7 +46,7 @@ export async function accountRoutes(app: FastifyInstance, { config, accounts }: 
 
   app.get(
     ROUTES.me,
-    { onRequest: app.authenticate, schema: { tags: ['accounts'], ...SECURED, response: { 200: MeReply } } },
+    { onRequest: app.authenticate, schema: accountRouteSchemas.me },
     async (request) => {
       const usage = await accounts.usage(request.session.userId);
       return { username: request.session.username, ...usage };

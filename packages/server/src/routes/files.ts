@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
-import { MEDIA_TYPE_PATTERN, ROUTES, ClaimBody, DeleteBody, DeleteReply, FileQuery, RawUploadQuery, UploadReply, ErrorSchema } from '@cloudstore/shared';
+import { MEDIA_TYPE_PATTERN, ROUTES, ClaimBody, DeleteBody, FileQuery, RawUploadQuery, fileRouteSchemas } from '@cloudstore/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, validationFailed } from '../errors.js';
 import { sendContent } from '../http/content-serving.js';
 import { declaredSha256 } from '../http/repr-digest.js';
-import { SECURED } from '../plugins/openapi.js';
 import { MULTIPART_FIELD_BYTES } from '../plugins/multipart.js';
 import type { ClaimService } from '../services/claims.js';
 import { DEFAULT_CONTENT_TYPE, type FileService } from '../services/files.js';
@@ -24,7 +23,7 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
     ROUTES.myDrive,
     {
       onRequest: app.authenticate,
-      schema: { tags: ['files'], ...SECURED, querystring: FileQuery, response: { 404: ErrorSchema } },
+      schema: fileRouteSchemas.download,
     },
     async (request, reply) => {
       if (request.query.filename === undefined) throw validationFailed('the filename query parameter is required');
@@ -38,17 +37,7 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
     {
       // Both before the body is read: an oversized or anonymous upload costs us nothing.
       onRequest: [async (request, reply) => refuseOversizedBody(request, reply, maxUploadBytes), app.authenticate],
-      schema: {
-        tags: ['files'],
-        ...SECURED,
-        description:
-          'multipart/form-data: upload (fields filename, sha256 before the file part). ' +
-          'application/octet-stream: raw upload (?filename=, optional content_type= and Repr-Digest). ' +
-          'application/json: claim by digest with proof of possession.',
-        querystring: RawUploadQuery,
-        body: { content: { 'application/json': { schema: ClaimBody } } },
-        response: { 201: UploadReply },
-      },
+      schema: fileRouteSchemas.upload,
     },
     async (request, reply) => {
       let result;
@@ -74,7 +63,7 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
         request.body ??= {};
       },
       onRequest: app.authenticate,
-      schema: { tags: ['files'], ...SECURED, querystring: FileQuery, body: DeleteBody, response: { 200: DeleteReply } },
+      schema: fileRouteSchemas.delete,
     },
     async (request) => {
       const filename = request.body.filename ?? request.query.filename;

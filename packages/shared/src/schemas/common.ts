@@ -1,16 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MEDIA_TYPE_PATTERN, SHA256_HEX_PATTERN } from '../limits.js';
 
-export const ErrorSchema = Type.Object(
-  {
-    statusCode: Type.Integer(),
-    code: Type.String(),
-    error: Type.String(),
-    message: Type.String(),
-  },
-  { $id: 'Error', additionalProperties: true },
-);
-
 /** A filename as sent; its full check (NFC, bytes, characters) happens in normalizeFilename. */
 export const FilenameField = Type.String({ minLength: 1, maxLength: 1024 });
 export const UsernameField = Type.String({ minLength: 1, maxLength: 256 });

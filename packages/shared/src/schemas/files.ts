@@ -32,7 +32,8 @@ export type ClaimBody = Static<typeof ClaimBody>;
 
 export const Challenge = Type.Object({
   nonce: Type.String(),
-  ranges: Type.Array(Type.Tuple([Type.Integer(), Type.Integer()])),
+  // [offset, length] pairs, written as an array of two (OpenAPI 3.0 has no tuples).
+  ranges: Type.Array(Type.Unsafe<[number, number]>(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 2, maxItems: 2 }))),
 });
 export type Challenge = Static<typeof Challenge>;
 
