@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { ROUTES } from '@cloudstore/shared/routes';
 import { CliError, EXIT } from '../errors.js';
 import type { ApiClient } from './client.js';
-import { parseReprDigest } from './repr-digest.js';
+import { parseReprDigest } from '@cloudstore/shared/repr-digest';
 
 /** A download under way: the body still to read, and what it must hash to. */
 export interface Download {
@@ -15,7 +15,8 @@ export interface Download {
 
 export async function startDownload(client: ApiClient, filename: string, owner: string | undefined): Promise<Download> {
   const response = await client.send('GET', ROUTES.myDrive, { query: { filename, owner } });
-  const sha256 = parseReprDigest(response.headers['repr-digest']);
+  const declared = parseReprDigest(response.headers['repr-digest']);
+  const sha256 = declared.ok && declared.sha256 !== undefined ? Buffer.from(declared.sha256, 'hex') : undefined;
   if (!sha256) {
     response.body.destroy();
     throw new CliError('DIGEST_MISSING', 'the server sent no Repr-Digest, so the download cannot be checked', EXIT.integrity);

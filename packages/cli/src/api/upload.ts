@@ -9,7 +9,7 @@ import { watchChunks } from '../local/watch-chunks.js';
 import type { Progress } from '../terminal/progress.js';
 import { ApiError, type ApiClient } from './client.js';
 import { answerChallenge } from './proof.js';
-import { formatReprDigest } from './repr-digest.js';
+import { formatReprDigest } from '@cloudstore/shared/repr-digest';
 
 /** The server does not have the content, or may not say so to this user: send the bytes. */
 const UPLOAD_INSTEAD = new Set(['CONTENT_UNKNOWN', 'PROOF_INVALID']);
@@ -70,7 +70,7 @@ export async function uploadBytes(
       headers: {
         'content-type': 'application/octet-stream',
         'content-length': String(content.size),
-        'repr-digest': formatReprDigest(content.sha256),
+        'repr-digest': formatReprDigest(content.sha256.toString('hex')),
       },
       body,
     });
