@@ -186,10 +186,6 @@ export default defineConfig(
   ...cliLayers,
   { files: [`${CLI}/**/*.ts`], ignores: [`${CLI}/context.ts`], rules: environmentRule('packages/cli/src/context.ts') },
   sharedLayer,
-  // Issue 13 moves these files (the seed to scripts/, multipart staging out of the route): until
-  // then their layer breaches are shown as warnings. Delete this block once the moves are merged.
-  {
-    files: [`${SERVER}/db/seed.ts`, `${SERVER}/routes/files.ts`],
-    rules: { '@typescript-eslint/no-restricted-imports': 'warn' },
-  },
+  // Tests read JSON bodies whose shape is the very thing they check.
+  { files: ['packages/*/test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
 );

@@ -31,7 +31,10 @@ export async function curl(args: string[]): Promise<Transfer[]> {
  */
 export async function curlTransfers(blocks: string[][], isParallel: boolean): Promise<Transfer[]> {
   const perTransfer = (block: string[]) => ['-H', 'Expect:', '-w', WRITE_OUT, ...block];
-  const global = ['-sS', ...(isParallel ? ['--parallel', '--parallel-immediate', '--parallel-max', String(Math.min(blocks.length, 300))] : [])];
+  const global = [
+    '-sS',
+    ...(isParallel ? ['--parallel', '--parallel-immediate', '--parallel-max', String(Math.min(blocks.length, 300))] : []),
+  ];
   const args = [...global, ...blocks.flatMap((block, index) => [...(index > 0 ? ['--next'] : []), ...perTransfer(block)])];
   const result = await runCommand('curl', args);
   if (result.code !== 0) throw new Error(`curl failed (exit ${result.code}): ${result.stderr.trim().split('\n')[0]}`);
@@ -42,7 +45,10 @@ export async function curlTransfers(blocks: string[][], isParallel: boolean): Pr
       body += body === '' ? line : `\n${line}`;
       continue;
     }
-    const [status, seconds, up, down] = line.slice(MARK.length + 1).split(' ').map(Number);
+    const [status, seconds, up, down] = line
+      .slice(MARK.length + 1)
+      .split(' ')
+      .map(Number);
     transfers.push({ status, seconds, bytesUp: up, bytesDown: down, body: body.trim() });
     body = '';
   }

@@ -41,7 +41,7 @@ export function describeMachine(directory: string, device: string | null): Machi
       .sort((a, b) => b[1].length - a[1].length)[0];
     const free = statfsSync(directory);
     disk =
-      `${device}, ${(sectors * 512 / 1024 ** 3).toFixed(0)} GiB, ` +
+      `${device}, ${((sectors * 512) / 1024 ** 3).toFixed(0)} GiB, ` +
       `${rotational.trim() === '0' ? 'non-rotational' : 'reported rotational (a virtual disk says so whatever backs it)'}, ` +
       `${filesystem ? `${filesystem[2]} on ${filesystem[1]}` : 'unknown filesystem'}, ` +
       `${((free.bavail * free.bsize) / 1024 ** 3).toFixed(0)} GiB free`;

@@ -45,7 +45,9 @@ const RUNNERS: [CaseId[], CaseRunner][] = [
 ];
 
 function isStandardFullRun(options: BenchOptions): boolean {
-  return !options.quick && options.cases.size === CASE_IDS.length && options.sizes === null && options.repetitions === null && options.withPeers;
+  return (
+    !options.quick && options.cases.size === CASE_IDS.length && options.sizes === null && options.repetitions === null && options.withPeers
+  );
 }
 
 async function startCloudStores(context: BenchContext): Promise<void> {
@@ -150,7 +152,10 @@ async function main(): Promise<number> {
   const machine = describeMachine(runDirectory, device);
   const command = `pnpm bench${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   const verdicts = completeVerdicts(context, failures);
-  const report = renderReport({ options, plan, results: context.results, machine, load, minutes: (Date.now() - started) / 60_000, command }, verdicts);
+  const report = renderReport(
+    { options, plan, results: context.results, machine, load, minutes: (Date.now() - started) / 60_000, command },
+    verdicts,
+  );
   const out = options.out ?? (isStandardFullRun(options) ? PERFORMANCE_REPORT : path.join(tmpdir(), `cloudstore-bench-${Date.now()}.md`));
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, report);

@@ -97,7 +97,12 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     quick: values.quick,
     cases,
-    sizes: values.size === undefined ? null : listOf(values.size).map(parseSize).sort((a, b) => a - b),
+    sizes:
+      values.size === undefined
+        ? null
+        : listOf(values.size)
+            .map(parseSize)
+            .sort((a, b) => a - b),
     repetitions,
     databases,
     withPeers: !values['no-peers'],

@@ -18,7 +18,11 @@ export interface Usage {
   diskBusy: number | null;
 }
 
-export async function withUsage<T>(serverPid: number | null, device: string | null, action: () => Promise<T>): Promise<{ result: T; usage: Usage }> {
+export async function withUsage<T>(
+  serverPid: number | null,
+  device: string | null,
+  action: () => Promise<T>,
+): Promise<{ result: T; usage: Usage }> {
   const serverBefore = serverPid === null ? null : cpuSeconds(serverPid);
   const threadsBefore = serverPid === null ? new Map<number, number>() : threadCpuSeconds(serverPid);
   const clientBefore = reapedChildrenCpuSeconds();
@@ -60,7 +64,10 @@ export function describeUsage(allUsages: Usage[]): string {
   const main = known(usages.map((usage) => usage.serverMainThread));
   const other = known(usages.map((usage) => usage.serverOtherThread));
   if (server.length > 0) {
-    const threads = main.length > 0 ? ` (main thread ${percent(median(main))}${other.length > 0 ? `, busiest other thread ${percent(median(other))}` : ''})` : '';
+    const threads =
+      main.length > 0
+        ? ` (main thread ${percent(median(main))}${other.length > 0 ? `, busiest other thread ${percent(median(other))}` : ''})`
+        : '';
     parts.push(`server ${percent(median(server))} of a core${threads}`);
   }
   parts.push(`client ${percent(median(usages.map((usage) => usage.clientCpu)))}`);

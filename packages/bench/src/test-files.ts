@@ -49,7 +49,7 @@ async function generate(file: string, name: string, size: number): Promise<strin
   const partial = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
   const handle = await open(partial, 'w');
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const length = Math.min(CHUNK_BYTES, size - written);
       const chunk = cipher.update(zeros.subarray(0, length));
       hash.update(chunk);

@@ -65,7 +65,10 @@ t.test('pnpm bench --quick exits 0 and reports every target', async (t) => {
   const failedRows = results.rows.filter((row) => row.missing?.startsWith('failed'));
   t.same(failedRows, [], 'no row failed');
   for (const caseId of CASE_IDS.filter((id) => id !== 'profile')) {
-    t.ok(results.rows.some((row) => row.caseId === caseId), `rows for ${caseId}`);
+    t.ok(
+      results.rows.some((row) => row.caseId === caseId),
+      `rows for ${caseId}`,
+    );
   }
   t.ok(results.profiles.length > 0, 'a CPU profile summary');
 

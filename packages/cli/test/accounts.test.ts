@@ -79,6 +79,9 @@ t.test('logout forgets the session even when the server cannot be reached', asyn
   await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
   const logout = await heidi.run(['logout', '--server', offline]);
   t.equal(logout.code, 0);
-  t.match(logout.stderr, /could not end the session \(cannot reach http:\/\/127\.0\.0\.1:9: connection refused\); forgetting it here anyway/);
+  t.match(
+    logout.stderr,
+    /could not end the session \(cannot reach http:\/\/127\.0\.0\.1:9: connection refused\); forgetting it here anyway/,
+  );
   t.equal((await heidi.run(['whoami', '--server', offline])).code, 3);
 });

@@ -40,7 +40,16 @@ t.test('the server goes away: every file fails with exit 1 and a line naming it'
 
 t.test('an expired or revoked session is 3 on every command that needs one', async (t) => {
   const bob = await CliUser.create(t, server.url, 'bob');
-  for (const args of [['ls'], ['get', 'x'], ['rm', 'x'], ['share', 'x', 'y'], ['unshare', 'x', 'y'], ['transfer', 'x', 'y'], ['friends', 'x'], ['whoami']]) {
+  for (const args of [
+    ['ls'],
+    ['get', 'x'],
+    ['rm', 'x'],
+    ['share', 'x', 'y'],
+    ['unshare', 'x', 'y'],
+    ['transfer', 'x', 'y'],
+    ['friends', 'x'],
+    ['whoami'],
+  ]) {
     const result = await bob.run(args, { env: { CLOUDSTORE_TOKEN: 'revoked.or.expired' } });
     t.equal(result.code, 3, args[0]);
   }

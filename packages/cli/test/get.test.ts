@@ -46,7 +46,11 @@ t.test('get writes ./NAME, checked against the digest, and refuses to overwrite 
     },
   ]);
   t.ok((await readFile(join(alice.home, 'photo.jpg'))).equals(content));
-  t.same((await readdir(alice.home)).filter((name) => name.includes('cloudstore-part')), [], 'no temporary file left');
+  t.same(
+    (await readdir(alice.home)).filter((name) => name.includes('cloudstore-part')),
+    [],
+    'no temporary file left',
+  );
 });
 
 t.test('-o names a file, a directory (DIR/NAME), or - for standard output', async (t) => {

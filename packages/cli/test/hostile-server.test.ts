@@ -75,7 +75,10 @@ const user = await CliUser.create(t, url, 'victim');
 
 /** Runs the CLI and samples its peak resident memory (VmHWM) until it exits. */
 function runMeasured(args: string[], token: string): Promise<{ code: number | null; stderr: string; peakMiB: number }> {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env: user.environment({ CLOUDSTORE_TOKEN: token }), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    env: user.environment({ CLOUDSTORE_TOKEN: token }),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   let peakKiB = 0;
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

@@ -20,7 +20,7 @@ t.test('transfer hands ownership over; the previous owner stays on as a friend',
   t.equal((await grace.run(['transfer', 'deed.pdf', 'nobody-at-all'])).code, 4);
 });
 
-t.test('--owner picks among friends\' files of the same name', async (t) => {
+t.test("--owner picks among friends' files of the same name", async (t) => {
   const [heidi, ivan, judy] = await CliUser.registeredAll(t, server.url, 'heidi', 'ivan', 'judy');
   await ivan.upload('notes.txt', 'ivan wrote this\n');
   await judy.upload('notes.txt', 'judy wrote this\n');

@@ -98,7 +98,10 @@ function putTests(t: Test, server: RunningServer): void {
     t.same(lines[1], { path: 'missing.txt', error: { code: 'PATH_NOT_FOUND', message: 'no such file or directory' }, exit: 4 });
     t.match(lines[2], { path: 'folder', error: { code: 'IS_A_DIRECTORY', message: String }, exit: 2 });
     t.match(lines[3], { path: 'two.txt', filename: 'two.txt', size: 4 });
-    t.equal(put.stderr, 'cloudstore: missing.txt: no such file or directory\ncloudstore: folder: is a directory: put uploads files (a glob such as dir/* names them)\n');
+    t.equal(
+      put.stderr,
+      'cloudstore: missing.txt: no such file or directory\ncloudstore: folder: is a directory: put uploads files (a glob such as dir/* names them)\n',
+    );
 
     const directory = await bob.run(['put', 'folder']);
     t.equal(directory.code, 2);

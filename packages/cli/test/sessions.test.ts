@@ -11,7 +11,10 @@ t.test('the session goes to credentials.json, mode 0600 in a 0700 directory, key
   const file = join(bob.configDir, 'credentials.json');
   t.equal((await stat(file)).mode & 0o777, 0o600);
   t.equal((await stat(bob.configDir)).mode & 0o777, 0o700);
-  const saved = JSON.parse(await readFile(file, 'utf8')) as { server: string; sessions: Record<string, { username: string; token: string }> };
+  const saved = JSON.parse(await readFile(file, 'utf8')) as {
+    server: string;
+    sessions: Record<string, { username: string; token: string }>;
+  };
   t.equal(saved.server, server.url);
   t.equal(saved.sessions[server.url].username, 'bob');
   t.type(saved.sessions[server.url].token, 'string');

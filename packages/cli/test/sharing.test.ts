@@ -20,7 +20,16 @@ t.test('share, ls, get as the friend, friends, unshare', async (t) => {
   const listed = await bob.run(['ls', '--json']);
   t.equal(listed.code, 0, listed.stderr);
   t.match(jsonLines(listed.stdout), [
-    { filename: 'plans.txt', owner: 'alice', role: 'friend', size: 25, sha256: String, content_type: 'text/plain', created_at: String, updated_at: String },
+    {
+      filename: 'plans.txt',
+      owner: 'alice',
+      role: 'friend',
+      size: 25,
+      sha256: String,
+      content_type: 'text/plain',
+      created_at: String,
+      updated_at: String,
+    },
   ]);
   t.equal((await bob.run(['ls', '--owned'])).stdout, '');
   t.match((await bob.run(['ls', '--shared'])).stdout, /^\s+25 B {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}alice {2}plans\.txt\n$/);

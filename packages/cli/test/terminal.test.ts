@@ -46,10 +46,14 @@ t.test('no progress with --no-progress or --quiet, even on a terminal', async (t
 
 t.test('the password prompt does not echo what is typed', async (t) => {
   const laptop = await CliUser.create(t, server.url, 'alice');
-  const login = await runInTerminal(laptop, ['login'], [
-    ['Username: ', 'alice\r'],
-    ['Password: ', `${PASSWORD}\r`],
-  ]);
+  const login = await runInTerminal(
+    laptop,
+    ['login'],
+    [
+      ['Username: ', 'alice\r'],
+      ['Password: ', `${PASSWORD}\r`],
+    ],
+  );
   t.equal(login.code, 0, login.output);
   t.match(login.output, /Password: \r?\n/, 'nothing after the prompt');
   t.notMatch(login.output, PASSWORD);

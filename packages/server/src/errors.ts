@@ -27,7 +27,6 @@ export class AppError extends Error {
   }
 }
 
-export const fileNotFound = (filename: string) =>
-  new AppError('FILE_NOT_FOUND', `no file named '${filename}' is visible to you`);
+export const fileNotFound = (filename: string) => new AppError('FILE_NOT_FOUND', `no file named '${filename}' is visible to you`);
 
 export const validationFailed = (message: string) => new AppError('VALIDATION_FAILED', message);

@@ -9,7 +9,8 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /** Whether any challenged range touches bytes [start, end). */
-const touches = (ranges: ByteRanges, start: number, end: number) => ranges.some(([offset, length]) => offset < end && offset + length > start);
+const touches = (ranges: ByteRanges, start: number, end: number) =>
+  ranges.some(([offset, length]) => offset < end && offset + length > start);
 
 /** `nonce` with the case of its first letter flipped: another string that a case-insensitive lookup would confuse. */
 function flipCase(nonce: string): string {
@@ -20,7 +21,12 @@ function flipCase(nonce: string): string {
 
 forEachDatabase(t, async (t, kind) => {
   // Claims by users who do not own the content: every stored content is disclosed to possessors.
-  const { server, client, db, drives: [alice, bob, carol] } = await startFileServer(t, kind, ['alice', 'bob', 'carol'], { dedupThresholdMax: 1 });
+  const {
+    server,
+    client,
+    db,
+    drives: [alice, bob, carol],
+  } = await startFileServer(t, kind, ['alice', 'bob', 'carol'], { dedupThresholdMax: 1 });
   const big = randomContent(4 * MiB);
   const justOver = randomContent(MiB + 1);
   const exactlyMiB = randomContent(MiB);
@@ -37,10 +43,15 @@ forEachDatabase(t, async (t, kind) => {
     t.match(reply.body, { statusCode: 428, code: 'PROOF_REQUIRED', error: 'Precondition Required', message: String });
     t.same(Object.keys(reply.body.challenge).sort(), ['nonce', 'ranges']);
     t.match(reply.body.challenge.nonce, /^\S{16,}$/);
-    for (const [what, content] of [['4 MiB', big], ['1 MiB + 1', justOver]] as const) {
+    for (const [what, content] of [
+      ['4 MiB', big],
+      ['1 MiB + 1', justOver],
+    ] as const) {
       const { ranges } = await bob.challenge('x', content);
       t.equal(ranges.length, 16, `${what}: 16 ranges`);
-      const isInside = ranges.every(([offset, length]) => Number.isInteger(offset) && offset >= 0 && length === 4096 && offset + length <= content.length);
+      const isInside = ranges.every(
+        ([offset, length]) => Number.isInteger(offset) && offset >= 0 && length === 4096 && offset + length <= content.length,
+      );
       t.ok(isInside, `${what}: each of 4096 bytes, inside the content`);
     }
     const first = await bob.challenge('x', big);
@@ -60,7 +71,13 @@ forEachDatabase(t, async (t, kind) => {
     for (const [name, content] of Object.entries({ big, justOver, small, empty })) {
       const reply = await bob.claimWithProof(`claimed-${name}`, content);
       t.equal(reply.status, 201, name);
-      t.same(reply.body, { filename: `claimed-${name}`, sha256: sha256Hex(content), size: content.length, deduplicated: true, replaced: false });
+      t.same(reply.body, {
+        filename: `claimed-${name}`,
+        sha256: sha256Hex(content),
+        size: content.length,
+        deduplicated: true,
+        replaced: false,
+      });
       const download = await bob.download(`claimed-${name}`);
       t.ok(download.raw.equals(content), `${name}: the claimer reads the content`);
       t.equal(download.headers['content-type'], 'application/octet-stream', "never the other user's content type");
@@ -123,7 +140,8 @@ forEachDatabase(t, async (t, kind) => {
     refusals['an expired nonce'] = await prove(small, await changedChallenge({ expires_at: Date.now() - 1 }));
 
     const wrongs = {
-      'the ranges without the nonce': (_nonce: string, ranges: ByteRanges) => sha256Hex(Buffer.concat(ranges.map(([offset, length]) => big.subarray(offset, offset + length)))),
+      'the ranges without the nonce': (_nonce: string, ranges: ByteRanges) =>
+        sha256Hex(Buffer.concat(ranges.map(([offset, length]) => big.subarray(offset, offset + length)))),
       'the ranges in another order': (nonce: string, ranges: ByteRanges) => proofDigest(nonce, [...ranges].reverse(), big),
       'the digest of the content': () => sha256Hex(big),
       'the nonce over the whole content': (nonce: string) => proofDigest(nonce, [[0, big.length]], big),
@@ -142,7 +160,8 @@ forEachDatabase(t, async (t, kind) => {
     const partial = Buffer.from(big);
     partial.fill(0, holeStart, holeEnd);
     let challenge = await challengeBy(bob, big);
-    for (let attempt = 0; attempt < 2000 && !touches(challenge.ranges, holeStart, holeEnd); attempt++) challenge = await challengeBy(bob, big);
+    for (let attempt = 0; attempt < 2000 && !touches(challenge.ranges, holeStart, holeEnd); attempt++)
+      challenge = await challengeBy(bob, big);
     t.ok(touches(challenge.ranges, holeStart, holeEnd), 'some challenge asks for the unknown bytes');
     refusals['a client that knows all but 4 KiB of 4 MiB, asked for them'] = await prove(big, challenge, partial);
 
@@ -159,7 +178,10 @@ forEachDatabase(t, async (t, kind) => {
 
   t.test('a nonce of another size, digest or content by the API: round 1 answers first', async (t) => {
     const { nonce, ranges } = await bob.challenge('sized.bin', small);
-    const reply = await bob.claim('sized.bin', small, { size: small.length - 1, proof: { nonce, digest: proofDigest(nonce, ranges, small) } });
+    const reply = await bob.claim('sized.bin', small, {
+      size: small.length - 1,
+      proof: { nonce, digest: proofDigest(nonce, ranges, small) },
+    });
     t.same([reply.status, reply.body.code], [404, 'CONTENT_UNKNOWN'], 'no content of that digest and size');
   });
 

@@ -147,9 +147,12 @@ t.test('anchors are slugged as GitHub slugs headings', async (t) => {
       '## See [the CLI](CLI.md) and `HEAD`',
     ].join('\n'),
   );
-  t.same([...slugs], [
-    'download--get-cloudmy-drivefilenamenameownerusername',
-    'existence-privacy-who-may-learn-that-content-is-already-stored',
-    'see-the-cli-and-head',
-  ]);
+  t.same(
+    [...slugs],
+    [
+      'download--get-cloudmy-drivefilenamenameownerusername',
+      'existence-privacy-who-may-learn-that-content-is-already-stored',
+      'see-the-cli-and-head',
+    ],
+  );
 });

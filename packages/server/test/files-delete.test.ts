@@ -11,12 +11,16 @@ const RACES = 200;
 const RACES_AT_ONCE = 4;
 
 /** Runs `action` at once, or after a random 0 to 2 ms when `isDelayed`. */
-const later = <T>(isDelayed: number, action: () => Promise<T>): Promise<T> =>
-  isDelayed ? sleep(randomInt(3)).then(action) : action();
+const later = <T>(isDelayed: number, action: () => Promise<T>): Promise<T> => (isDelayed ? sleep(randomInt(3)).then(action) : action());
 
 forEachDatabase(t, async (t, kind) => {
   // Claims by a second user need the first user's content to be disclosable to possessors.
-  const { server, client, db, drives: [alice, bob] } = await startFileServer(t, kind, ['alice', 'bob'], { dedupThresholdMax: 1 });
+  const {
+    server,
+    client,
+    db,
+    drives: [alice, bob],
+  } = await startFileServer(t, kind, ['alice', 'bob'], { dedupThresholdMax: 1 });
   const isOnDisk = async (content: Buffer) => (await blobsOnDisk(server.dataDir)).includes(sha256Hex(content));
 
   t.test('the owner deletes by body or by query; then the name is free', async (t) => {
@@ -40,7 +44,10 @@ forEachDatabase(t, async (t, kind) => {
     await alice.upload('plan.txt', randomContent(100));
     const stranger = await bob.delete('plan.txt');
     t.same([stranger.status, stranger.body.code], [404, 'FILE_NOT_FOUND']);
-    const strangerNamingOwner = await client.call('DELETE', '/cloud/my-drive/', { token: bob.token, json: { filename: 'plan.txt', owner: 'alice' } });
+    const strangerNamingOwner = await client.call('DELETE', '/cloud/my-drive/', {
+      token: bob.token,
+      json: { filename: 'plan.txt', owner: 'alice' },
+    });
     t.same([strangerNamingOwner.status, strangerNamingOwner.body.code], [404, 'FILE_NOT_FOUND']);
     t.equal((await new Permits(client, alice.token).share('plan.txt', 'bob')).status, 201);
     const friend = await client.call('DELETE', '/cloud/my-drive/', { token: bob.token, json: { filename: 'plan.txt', owner: 'alice' } });
@@ -89,14 +96,19 @@ forEachDatabase(t, async (t, kind) => {
       const [deleted, claimed] = await Promise.all([later(index % 2, deleting), later(1 - (index % 2), claiming)]);
       const outcome = `delete ${deleted.status}, claim ${claimed.status} ${claimed.body.code ?? ''}`.trim();
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-      if (claimed.status === 201 && !(await bob.download(`claimed-${index}`)).raw.equals(content)) t.fail(`race ${index}: claimed content unreadable`);
+      if (claimed.status === 201 && !(await bob.download(`claimed-${index}`)).raw.equals(content))
+        t.fail(`race ${index}: claimed content unreadable`);
     };
     for (let first = 0; first < RACES; first += RACES_AT_ONCE) {
       await Promise.all(Array.from({ length: RACES_AT_ONCE }, (_, offset) => race(first + offset)));
     }
     t.comment(JSON.stringify(outcomes));
     const allowed = ['delete 200, claim 201', 'delete 200, claim 404 CONTENT_UNKNOWN'];
-    t.same(Object.keys(outcomes).filter((outcome) => !allowed.includes(outcome)), [], 'each race ends in a clean win');
+    t.same(
+      Object.keys(outcomes).filter((outcome) => !allowed.includes(outcome)),
+      [],
+      'each race ends in a clean win',
+    );
     t.same(await referenceProblems(server, db), [], 'every file has its blob, every blob counts its files');
   });
 });

@@ -8,7 +8,10 @@ import { Permits } from './helpers/permits.js';
 const SIZE = 10_000;
 
 forEachDatabase(t, async (t, kind) => {
-  const { client, drives: [alice, bob, carol] } = await startFileServer(t, kind, ['alice', 'bob', 'carol']);
+  const {
+    client,
+    drives: [alice, bob, carol],
+  } = await startFileServer(t, kind, ['alice', 'bob', 'carol']);
   const content = randomContent(SIZE);
   const etag = `"${sha256Hex(content)}"`;
   t.equal((await alice.upload('page.html', content, { contentType: 'text/html' })).status, 201);
@@ -53,12 +56,21 @@ forEachDatabase(t, async (t, kind) => {
       t.equal(reply.headers['content-range'], `bytes ${start}-${end}/${SIZE}`, range);
       t.equal(reply.headers['content-length'], String(end - start + 1), range);
       t.ok(reply.raw.equals(content.subarray(start, end + 1)), `${range}: those bytes`);
-      t.match(reply.headers, { etag, 'content-type': 'text/html', 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' });
+      t.match(reply.headers, {
+        etag,
+        'content-type': 'text/html',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': 'sandbox',
+      });
     }
   });
 
   t.test('a range that starts at or after the end is 416', async (t) => {
-    for (const [file, range] of [['page.html', `bytes=${SIZE}-`], ['page.html', `bytes=${SIZE + 100}-${SIZE + 200}`], ['empty.txt', 'bytes=0-']]) {
+    for (const [file, range] of [
+      ['page.html', `bytes=${SIZE}-`],
+      ['page.html', `bytes=${SIZE + 100}-${SIZE + 200}`],
+      ['empty.txt', 'bytes=0-'],
+    ]) {
       const reply = await alice.download(file, { range });
       t.equal(reply.status, 416, `${file} ${range}`);
       t.equal(reply.body.code, 'RANGE_NOT_SATISFIABLE');
@@ -113,7 +125,7 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(
       refusals['a stranger names the owner'].body.message,
       refusals['an unknown owner'].body.message,
-      "an existing file and an unknown owner read the same",
+      'an existing file and an unknown owner read the same',
     );
   });
 

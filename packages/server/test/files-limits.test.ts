@@ -30,7 +30,12 @@ function growingBody(total: number): Readable {
 }
 
 forEachDatabase(t, async (t, kind) => {
-  const { server, client, db, drives: [alice] } = await startFileServer(t, kind, ['alice'], { maxUploadBytes: LIMIT });
+  const {
+    server,
+    client,
+    db,
+    drives: [alice],
+  } = await startFileServer(t, kind, ['alice'], { maxUploadBytes: LIMIT });
   const auth = { authorization: `Bearer ${alice.token}` };
 
   t.test('a file of exactly the limit is accepted, raw and multipart', async (t) => {
@@ -75,8 +80,15 @@ forEachDatabase(t, async (t, kind) => {
       { name: 'file', filename: 'growing.bin', content: randomContent(LIMIT + 1) },
     ]);
     t.ok(body.length <= LIMIT + ENVELOPE, 'its Content-Length is within the envelope allowance');
-    for (const [what, sent] of [['with a Content-Length', body], ['chunked', Readable.from([body])]] as const) {
-      const reply = await client.call('POST', '/cloud/my-drive/', { token: alice.token, body: sent, headers: { 'content-type': contentType } });
+    for (const [what, sent] of [
+      ['with a Content-Length', body],
+      ['chunked', Readable.from([body])],
+    ] as const) {
+      const reply = await client.call('POST', '/cloud/my-drive/', {
+        token: alice.token,
+        body: sent,
+        headers: { 'content-type': contentType },
+      });
       t.equal(reply.status, 413, `multipart ${what}: a file one byte over`);
       t.equal(reply.body.code, 'PAYLOAD_TOO_LARGE');
     }

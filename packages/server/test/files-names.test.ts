@@ -21,7 +21,11 @@ function dispositionNames(header: string): { ascii?: string; extended?: string }
 }
 
 forEachDatabase(t, async (t, kind) => {
-  const { server, db, drives: [alice, bob] } = await startFileServer(t, kind, ['alice', 'bob']);
+  const {
+    server,
+    db,
+    drives: [alice, bob],
+  } = await startFileServer(t, kind, ['alice', 'bob']);
 
   t.test('names are NFC-normalised in uploads, lookups, claims and deletes', async (t) => {
     const nfd = 'Cafe\u0301 \u1100\u1161.txt';
@@ -78,7 +82,17 @@ forEachDatabase(t, async (t, kind) => {
   t.test('every control character, slash and dot name is refused, on every route', async (t) => {
     const content = randomContent(100);
     const before = await storageState(server, db);
-    const names = [...CONTROL_CHARACTERS.map((character) => `a${character}b.txt`), '.', '..', 'a/b', '/', '\\', 'a\\b', '../etc/passwd', '..\\boot.ini'];
+    const names = [
+      ...CONTROL_CHARACTERS.map((character) => `a${character}b.txt`),
+      '.',
+      '..',
+      'a/b',
+      '/',
+      '\\',
+      'a\\b',
+      '../etc/passwd',
+      '..\\boot.ini',
+    ];
     for (const name of names) {
       const label = shown(name);
       const replies = {
@@ -89,14 +103,16 @@ forEachDatabase(t, async (t, kind) => {
         delete: await alice.delete(name),
       };
       for (const [route, reply] of Object.entries(replies)) {
-        if (reply.status !== 400 || reply.body.code !== 'VALIDATION_FAILED') t.fail(`${route} ${label}: ${reply.status} ${reply.body.code}`);
+        if (reply.status !== 400 || reply.body.code !== 'VALIDATION_FAILED')
+          t.fail(`${route} ${label}: ${reply.status} ${reply.body.code}`);
       }
     }
     t.pass(`${names.length} names refused by upload, claim, download and delete`);
     const loneSurrogate = await alice.claim('a\ud800.txt', content);
     t.equal(loneSurrogate.status, 400, 'a lone surrogate is not UTF-8');
     await assertNothingLeft(t, server, db, before, 'a refused name');
-    for (const name of ['...', '.hidden', 'a..b', ' .', '. ']) t.equal((await alice.upload(name, content)).status, 201, `${shown(name)} is a fine name`);
+    for (const name of ['...', '.hidden', 'a..b', ' .', '. '])
+      t.equal((await alice.upload(name, content)).status, 201, `${shown(name)} is a fine name`);
   });
 
   t.test('Content-Disposition always carries both forms, and nothing in a name can break it', async (t) => {
@@ -118,11 +134,18 @@ forEachDatabase(t, async (t, kind) => {
       t.match(header, /^attachment; /, label);
       const { ascii, extended } = dispositionNames(header);
       t.equal(extended, name, `${label}: filename* gives the exact name`);
-      t.equal(ascii, [...name].map((character) => (/^[\x20-\x7e]$/.test(character) && !'"\\'.includes(character) ? character : '_')).join(''), `${label}: filename= is safe ASCII`);
+      t.equal(
+        ascii,
+        [...name].map((character) => (/^[\x20-\x7e]$/.test(character) && !'"\\'.includes(character) ? character : '_')).join(''),
+        `${label}: filename= is safe ASCII`,
+      );
       t.notOk(reply.headers['set-cookie'], `${label}: no header injected`);
     }
     t.equal(dispositionNames(String((await alice.download('say "hi".txt')).headers['content-disposition'])).ascii, 'say _hi_.txt');
-    t.equal(String((await alice.download('plain.txt')).headers['content-disposition']), `attachment; filename="plain.txt"; filename*=UTF-8''plain.txt`);
+    t.equal(
+      String((await alice.download('plain.txt')).headers['content-disposition']),
+      `attachment; filename="plain.txt"; filename*=UTF-8''plain.txt`,
+    );
     const crlf = await alice.upload('evil\r\nSet-Cookie: x=y', randomContent(10));
     t.equal(crlf.status, 400, 'CR and LF are control characters');
     t.notOk(crlf.headers['set-cookie']);

@@ -11,7 +11,12 @@ const MiB = 1024 * 1024;
 
 forEachDatabase(t, async (t, kind) => {
   // Existence privacy discloses to every possessor: `deduplicated` is then true across users.
-  const { server, client, db, drives: [alice, bob] } = await startFileServer(t, kind, ['alice', 'bob'], { dedupThresholdMax: 1 });
+  const {
+    server,
+    client,
+    db,
+    drives: [alice, bob],
+  } = await startFileServer(t, kind, ['alice', 'bob'], { dedupThresholdMax: 1 });
 
   t.test('random 64 MiB content round-trips byte for byte, raw and multipart', async (t) => {
     for (const route of ['raw', 'multipart'] as const) {
@@ -71,7 +76,11 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(friendView.status, 200, 'the friend still reads it');
     t.ok(friendView.raw.equals(newer), 'and sees the new content');
     const friends = await new Permits(client, alice.token).friends('notes.txt');
-    t.same(friends.body.friends.map((friend: { username: string }) => friend.username), ['bob'], 'still listed as a friend');
+    t.same(
+      friends.body.friends.map((friend: { username: string }) => friend.username),
+      ['bob'],
+      'still listed as a friend',
+    );
   });
 
   t.test('identical uploads at the same time store one blob', async (t) => {
@@ -82,7 +91,10 @@ forEachDatabase(t, async (t, kind) => {
       bob.uploadForm('same.bin', content),
       bob.upload('same-raw.bin', content),
     ]);
-    t.same(replies.map((reply) => reply.status), [201, 201, 201, 201, 201, 201]);
+    t.same(
+      replies.map((reply) => reply.status),
+      [201, 201, 201, 201, 201, 201],
+    );
     t.equal((await blobsOnDisk(server.dataDir)).length, before + 1);
     const [blob] = await db('blobs').where('sha256', sha256Hex(content));
     t.equal(Number(blob.ref_count), 6, 'one blob row counting six files');
@@ -158,11 +170,19 @@ forEachDatabase(t, async (t, kind) => {
     const content = randomContent(50_000);
     const cases: [string, string, Buffer][] = [
       ['no boundary', 'multipart/form-data', content],
-      ['no closing boundary', 'multipart/form-data; boundary=xyz', Buffer.concat([Buffer.from('--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n'), content])],
+      [
+        'no closing boundary',
+        'multipart/form-data; boundary=xyz',
+        Buffer.concat([Buffer.from('--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n'), content]),
+      ],
       ['garbage', 'multipart/form-data; boundary=xyz', content],
     ];
     for (const [what, type, body] of cases) {
-      const reply = await client.call('POST', '/cloud/my-drive/', { token: alice.token, body: Readable.from([body]), headers: { 'content-type': type } });
+      const reply = await client.call('POST', '/cloud/my-drive/', {
+        token: alice.token,
+        body: Readable.from([body]),
+        headers: { 'content-type': type },
+      });
       t.equal(reply.status, 400, what);
       t.equal(reply.body.code, 'VALIDATION_FAILED', what);
     }
@@ -190,7 +210,11 @@ forEachDatabase(t, async (t, kind) => {
   t.test('raw: a filename is required, content_type is a type/subtype, Repr-Digest is sha-256=:base64:', async (t) => {
     const content = randomContent(1000);
     const before = await storageState(server, db);
-    const noName = await client.call('POST', '/cloud/my-drive/', { token: alice.token, body: content, headers: { 'content-type': 'application/octet-stream' } });
+    const noName = await client.call('POST', '/cloud/my-drive/', {
+      token: alice.token,
+      body: content,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     t.equal(noName.status, 400, 'no filename');
     t.equal(noName.body.code, 'VALIDATION_FAILED');
     for (const contentType of ['', 'text', 'text/', '/plain', 'text/plain; charset=utf-8', 'a b/c', 'text/html\r\nx: y']) {
@@ -211,7 +235,10 @@ forEachDatabase(t, async (t, kind) => {
   });
 
   t.test('an upload needs a login', async (t) => {
-    const reply = await client.call('POST', '/cloud/my-drive/?filename=anon.bin', { body: 'x', headers: { 'content-type': 'application/octet-stream' } });
+    const reply = await client.call('POST', '/cloud/my-drive/?filename=anon.bin', {
+      body: 'x',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     t.equal(reply.status, 401);
     t.equal(reply.body.code, 'UNAUTHENTICATED');
   });

@@ -32,5 +32,8 @@ forEachDatabase(t, async (t, kind) => {
     }
   }
   const ratio = median(known) / median(unknown);
-  t.ok(ratio > 0.8 && ratio < 1.25, `median wrong-password ${median(known).toFixed(1)} ms vs unknown-user ${median(unknown).toFixed(1)} ms`);
+  t.ok(
+    ratio > 0.8 && ratio < 1.25,
+    `median wrong-password ${median(known).toFixed(1)} ms vs unknown-user ${median(unknown).toFixed(1)} ms`,
+  );
 });

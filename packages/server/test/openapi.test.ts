@@ -101,7 +101,10 @@ forEachDatabase(t, async (t, kind) => {
     const { nonce, ranges } = challenged.body.challenge;
     expect(await alice.claim('copy.txt', report, { proof: { nonce, digest: sha256Hex('a wrong answer') } }), 403, 'PROOF_INVALID');
     const again = (await alice.claim('copy.txt', report)).body.challenge;
-    expect(await alice.claim('copy.txt', report, { proof: { nonce: again.nonce, digest: proofDigest(again.nonce, again.ranges, report) } }), 201);
+    expect(
+      await alice.claim('copy.txt', report, { proof: { nonce: again.nonce, digest: proofDigest(again.nonce, again.ranges, report) } }),
+      201,
+    );
     t.ok(nonce && ranges.length);
 
     // Sharing: share, list, friends, an ambiguous name, transfer, revoke.
@@ -132,7 +135,11 @@ forEachDatabase(t, async (t, kind) => {
 
     // Delete: a friend may not, the owner may.
     expect(await permit(carol, 'POST', { filename: 'notes.txt', username: 'alice' }), 201);
-    expect(await client.call('DELETE', ROUTES.myDrive, { token: alice.token, json: { filename: 'notes.txt', owner: 'carol' } }), 403, 'NOT_OWNER');
+    expect(
+      await client.call('DELETE', ROUTES.myDrive, { token: alice.token, json: { filename: 'notes.txt', owner: 'carol' } }),
+      403,
+      'NOT_OWNER',
+    );
     expect(await alice.delete('notes.txt'), 200);
     expect(await client.call('DELETE', `${ROUTES.myDrive}?filename=report.txt`, { token: alice.token }), 200);
     expect(await alice.delete('never.txt'), 404, 'FILE_NOT_FOUND');

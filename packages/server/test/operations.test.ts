@@ -25,7 +25,11 @@ forEachDatabase(t, async (t, kind) => {
   });
 
   t.test('unknown routes and methods answer the error shape', async (t) => {
-    for (const [method, path] of [['GET', '/nowhere'], ['DELETE', '/login'], ['PATCH', '/me']]) {
+    for (const [method, path] of [
+      ['GET', '/nowhere'],
+      ['DELETE', '/login'],
+      ['PATCH', '/me'],
+    ]) {
       const reply = await client.call(method, path);
       t.equal(reply.status, 404);
       t.same(Object.keys(reply.body).sort(), ['code', 'error', 'message', 'statusCode']);

@@ -84,14 +84,20 @@ forEachDatabase(t, async (t, kind) => {
     // Content only the owner holds: a stranger's copy of `secret` may already make it popular (T can be 2).
     const contract = randomBytes(200_000);
     t.equal((await upload(client, owner, 'contract.pdf', contract)).status, 201);
-    const share = await client.call('POST', '/cloud/drive-permit/', { token: owner, json: { filename: 'contract.pdf', username: 'friend' } });
+    const share = await client.call('POST', '/cloud/drive-permit/', {
+      token: owner,
+      json: { filename: 'contract.pdf', username: 'friend' },
+    });
     t.equal(share.status, 201);
     const friendClaim = await claimWithProof(client, friend, 'from-owner.pdf', contract);
     t.equal(friendClaim.status, 201, "a friend's claim");
     t.equal(friendClaim.body.deduplicated, true);
     t.equal((await client.call('DELETE', '/cloud/my-drive/', { token: friend, json: { filename: 'from-owner.pdf' } })).status, 200);
 
-    const revoke = await client.call('DELETE', '/cloud/drive-permit/', { token: owner, json: { filename: 'contract.pdf', username: 'friend' } });
+    const revoke = await client.call('DELETE', '/cloud/drive-permit/', {
+      token: owner,
+      json: { filename: 'contract.pdf', username: 'friend' },
+    });
     t.equal(revoke.status, 200);
     const after = await claim(client, friend, 'from-owner.pdf', contract);
     t.equal(after.status, 404, 'after revocation the former friend is a stranger again');
@@ -132,7 +138,10 @@ forEachDatabase(t, async (t, kind) => {
       }
     }
     const ratio = median(storedTimes) / median(unseenTimes);
-    t.ok(ratio > 0.8 && ratio < 1.2, `medians: stored ${median(storedTimes).toFixed(2)} ms, never seen ${median(unseenTimes).toFixed(2)} ms`);
+    t.ok(
+      ratio > 0.8 && ratio < 1.2,
+      `medians: stored ${median(storedTimes).toFixed(2)} ms, never seen ${median(unseenTimes).toFixed(2)} ms`,
+    );
   });
 
   t.test('the threshold never appears in a response', async (t) => {

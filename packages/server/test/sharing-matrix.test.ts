@@ -265,10 +265,7 @@ forEachDatabase(t, async (t, kind) => {
       owner: {
         status: 200,
         check: (t, reply) =>
-          t.same(
-            (reply.body.friends as { username: string }[]).map((entry) => entry.username).sort(),
-            ['companion', 'friend'],
-          ),
+          t.same((reply.body.friends as { username: string }[]).map((entry) => entry.username).sort(), ['companion', 'friend']),
       },
       friend: notOwner,
       'former friend': notFound,

@@ -28,7 +28,12 @@ forEachDatabase(t, async (t, kind) => {
     const again = await ann.permits.share('plan.txt', 'bob');
     t.equal(again.status, 200, 'sharing again is not an error');
     t.same(again.body, first.body);
-    t.equal((await client.call('POST', '/cloud/drive-permit', { token: ann.drive.token, json: { filename: 'plan.txt', username: 'cat' } })).status, 201, 'without the trailing slash');
+    t.equal(
+      (await client.call('POST', '/cloud/drive-permit', { token: ann.drive.token, json: { filename: 'plan.txt', username: 'cat' } }))
+        .status,
+      201,
+      'without the trailing slash',
+    );
 
     isError(t, await ann.permits.share('plan.txt', 'ann'), 400, 'VALIDATION_FAILED', 'sharing with oneself');
     isError(t, await ann.permits.share('plan.txt', 'nobody-at-all'), 404, 'USER_NOT_FOUND', 'an unknown recipient');
@@ -37,7 +42,7 @@ forEachDatabase(t, async (t, kind) => {
     isError(t, await bob.permits.share('plan.txt', 'bob'), 403, 'NOT_OWNER', 'a friend sharing with themself');
     isError(t, await dan.permits.share('plan.txt', 'nobody-at-all'), 404, 'FILE_NOT_FOUND', 'a stranger, unknown recipient');
     isError(t, await dan.permits.share('plan.txt', 'dan'), 404, 'FILE_NOT_FOUND', 'a stranger sharing with themself');
-    isError(t, await dan.permits.share('plan.txt', 'eve', 'ann'), 404, 'FILE_NOT_FOUND', "a stranger naming the owner");
+    isError(t, await dan.permits.share('plan.txt', 'eve', 'ann'), 404, 'FILE_NOT_FOUND', 'a stranger naming the owner');
   });
 
   t.test('JSON bodies keep their types; filenames follow the rules', async (t) => {
@@ -76,17 +81,33 @@ forEachDatabase(t, async (t, kind) => {
     const toBob = await ann.permits.transfer('chain.bin', 'BOB');
     t.equal(toBob.status, 200);
     t.same(toBob.body, { filename: 'chain.bin', owner: 'bob', previous_owner: 'Ann' });
-    t.same((await entriesOf(bob, 'chain.bin')).map((entry) => [entry.owner, entry.role]), [['bob', 'owner']], "bob's friend row became ownership");
+    t.same(
+      (await entriesOf(bob, 'chain.bin')).map((entry) => [entry.owner, entry.role]),
+      [['bob', 'owner']],
+      "bob's friend row became ownership",
+    );
     for (const friend of [ann, dan]) {
-      t.same((await entriesOf(friend, 'chain.bin')).map((entry) => [entry.owner, entry.role]), [['bob', 'friend']], `${friend.name} is a friend of bob's file`);
+      t.same(
+        (await entriesOf(friend, 'chain.bin')).map((entry) => [entry.owner, entry.role]),
+        [['bob', 'friend']],
+        `${friend.name} is a friend of bob's file`,
+      );
     }
     const friendsOfBob = await bob.permits.friends('chain.bin');
     t.equal(friendsOfBob.status, 200);
     t.same(friendsOfBob.body.friends.map((friend: { username: string }) => friend.username).sort(), ['Ann', 'dan']);
     isError(t, await ann.permits.friends('chain.bin'), 403, 'NOT_OWNER', 'the previous owner asks for the friends list');
     isError(t, await ann.permits.transfer('chain.bin', 'cat'), 403, 'NOT_OWNER', 'the previous owner hands it over again');
-    t.same((await ann.drive.me()).body, { username: 'Ann', files: annBefore.files - 1, bytes: annBefore.bytes - 3000 }, "/me: Ann's counts drop");
-    t.same((await bob.drive.me()).body, { username: 'bob', files: bobBefore.files + 1, bytes: bobBefore.bytes + 3000 }, "/me: bob's counts grow");
+    t.same(
+      (await ann.drive.me()).body,
+      { username: 'Ann', files: annBefore.files - 1, bytes: annBefore.bytes - 3000 },
+      "/me: Ann's counts drop",
+    );
+    t.same(
+      (await bob.drive.me()).body,
+      { username: 'bob', files: bobBefore.files + 1, bytes: bobBefore.bytes + 3000 },
+      "/me: bob's counts grow",
+    );
 
     const toCat = await bob.permits.transfer('chain.bin', 'cat');
     t.same(toCat.body, { filename: 'chain.bin', owner: 'cat', previous_owner: 'bob' });
@@ -114,9 +135,17 @@ forEachDatabase(t, async (t, kind) => {
     t.equal((await bob.drive.upload('same.txt', bobsOwn)).status, 201);
     t.equal((await ann.permits.share('same.txt', 'cat')).status, 201);
     isError(t, await ann.permits.transfer('same.txt', 'bob'), 409, 'NAME_TAKEN', 'bob owns a file of that name');
-    t.same((await entriesOf(bob, 'same.txt')).map((entry) => [entry.owner, entry.role]), [['bob', 'owner']], 'nothing changed for bob');
+    t.same(
+      (await entriesOf(bob, 'same.txt')).map((entry) => [entry.owner, entry.role]),
+      [['bob', 'owner']],
+      'nothing changed for bob',
+    );
     t.equal(sha256Hex((await bob.drive.download('same.txt')).raw), sha256Hex(bobsOwn));
-    t.same((await entriesOf(ann, 'same.txt')).map((entry) => entry.role), ['owner'], 'Ann still owns hers');
+    t.same(
+      (await entriesOf(ann, 'same.txt')).map((entry) => entry.role),
+      ['owner'],
+      'Ann still owns hers',
+    );
     isError(t, await ann.permits.transfer('same.txt', 'ann'), 400, 'VALIDATION_FAILED', 'to oneself');
     isError(t, await ann.permits.transfer('same.txt', 'nobody-at-all'), 404, 'USER_NOT_FOUND', 'to an unknown user');
     isError(t, await cat.permits.transfer('same.txt', 'nobody-at-all'), 403, 'NOT_OWNER', 'a friend, to an unknown user');
@@ -137,7 +166,10 @@ forEachDatabase(t, async (t, kind) => {
     isError(t, await bob.drive.download('leave.txt'), 404, 'FILE_NOT_FOUND', 'after leaving: download');
     t.same(await entriesOf(bob, 'leave.txt'), [], 'after leaving: not listed');
     isError(t, await bob.permits.revoke('leave.txt', 'bob'), 404, 'FILE_NOT_FOUND', 'after leaving: leaving again');
-    t.same((await ann.permits.friends('leave.txt')).body.friends.map((friend: { username: string }) => friend.username), ['cat']);
+    t.same(
+      (await ann.permits.friends('leave.txt')).body.friends.map((friend: { username: string }) => friend.username),
+      ['cat'],
+    );
 
     isError(t, await ann.permits.revoke('leave.txt', 'bob'), 404, 'NOT_SHARED', 'removing someone who is no friend');
     isError(t, await ann.permits.revoke('leave.txt', 'nobody-at-all'), 404, 'USER_NOT_FOUND', 'removing an unknown user');
@@ -180,7 +212,7 @@ forEachDatabase(t, async (t, kind) => {
     isError(t, await dan.permits.friends('twin.txt', 'cat'), 403, 'NOT_OWNER', 'friends list with owner, as a friend');
     const catsFriends = await cat.permits.friends('twin.txt', 'cat');
     t.equal(catsFriends.status, 200);
-    isError(t, await cat.permits.friends('twin.txt', 'bob'), 404, 'FILE_NOT_FOUND', "naming an owner whose file one cannot read");
+    isError(t, await cat.permits.friends('twin.txt', 'bob'), 404, 'FILE_NOT_FOUND', 'naming an owner whose file one cannot read');
   });
 
   t.test('the friends list: shape, times, names in the path', async (t) => {
@@ -249,20 +281,31 @@ forEachDatabase(t, async (t, kind) => {
       if (shareEve.status === 201) readers.push([eve, 'friend']);
       for (const [member, role] of readers) {
         const entries = await entriesOf(member, filename);
-        t.same(entries.map((entry) => [entry.owner, entry.role]), [[newOwner, role]], `${member.name}: ${role} of ${newOwner}'s file`);
+        t.same(
+          entries.map((entry) => [entry.owner, entry.role]),
+          [[newOwner, role]],
+          `${member.name}: ${role} of ${newOwner}'s file`,
+        );
       }
       t.same(await entriesOf(loserName === 'bob' ? bob : cat, filename), [], `${loserName} was never a reader`);
 
       const contested = `contested ${round}.txt`;
       t.equal((await ann.drive.upload(contested, randomContent(10))).status, 201);
-      const [transfer, upload] = await Promise.all([ann.permits.transfer(contested, 'dan'), dan.drive.upload(contested, randomContent(30))]);
+      const [transfer, upload] = await Promise.all([
+        ann.permits.transfer(contested, 'dan'),
+        dan.drive.upload(contested, randomContent(30)),
+      ]);
       if (transfer.status === 200) {
         t.equal(upload.body.replaced, true, 'transfer first: the upload replaced the file dan now owns');
       } else {
         isError(t, transfer, 409, 'NAME_TAKEN', 'upload first: the transfer finds the name taken');
         t.equal(upload.body.replaced, false);
       }
-      t.same((await entriesOf(dan, contested)).map((entry) => [entry.owner, entry.role]), [['dan', 'owner']], 'dan owns exactly one file of that name');
+      t.same(
+        (await entriesOf(dan, contested)).map((entry) => [entry.owner, entry.role]),
+        [['dan', 'owner']],
+        'dan owns exactly one file of that name',
+      );
     }
   });
 });

@@ -14,7 +14,11 @@ forEachDatabase(t, async (t, kind) => {
   t.test('a full disk is 507, leaves nothing behind, and uploads work again once space is freed', async (t) => {
     const disk = await mountTmpfs(t, DISK_MiB);
     if ('refused' in disk) return t.skip(disk.refused, () => {});
-    const { server, db, drives: [alice] } = await startFileServer(t, kind, ['alice'], { dataDir: disk.directory });
+    const {
+      server,
+      db,
+      drives: [alice],
+    } = await startFileServer(t, kind, ['alice'], { dataDir: disk.directory });
 
     let stored = 0;
     let refusal = await alice.upload(`fill-${stored}.bin`, randomContent(FILE));

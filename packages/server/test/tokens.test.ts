@@ -32,7 +32,11 @@ forEachDatabase(t, async (t, kind) => {
     'an unknown token id': forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, jti: 'made-up' }, secret),
     garbage: 'not.a.token',
   };
-  t.equal((await client.call('GET', '/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, claims, secret) })).status, 200, 'control: a well-signed copy works');
+  t.equal(
+    (await client.call('GET', '/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, claims, secret) })).status,
+    200,
+    'control: a well-signed copy works',
+  );
   for (const [name, token] of Object.entries(forgeries)) {
     for (const via of ['bearer', 'cookie']) {
       const options = via === 'bearer' ? { token } : { headers: { cookie: `token=${token}` } };

@@ -34,7 +34,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startNginx(binary: string, version: string, runDirectory: string): Promise<{ server: ServerProcess; subject: TransferSubject }> {
+export async function startNginx(
+  binary: string,
+  version: string,
+  runDirectory: string,
+): Promise<{ server: ServerProcess; subject: TransferSubject }> {
   const prefix = path.join(runDirectory, 'nginx');
   const root = path.join(prefix, 'root');
   await mkdir(path.join(root, 'files'), { recursive: true });

@@ -29,7 +29,7 @@ async function receive(request: IncomingMessage, target: string): Promise<{ sha2
     for await (const chunk of request as AsyncIterable<Buffer>) {
       size += chunk.length;
       hash?.update(chunk);
-      for (let offset = 0; offset < chunk.length; ) {
+      for (let offset = 0; offset < chunk.length;) {
         const copied = chunk.copy(buffer, filled, offset);
         filled += copied;
         offset += copied;
@@ -74,12 +74,18 @@ const server = createServer((request, response) => {
   if (request.method === 'PUT') {
     receive(request, target).then((result) => json(response, 201, result), fail);
   } else if (request.method === 'GET') {
-    stat(target).then((info) => {
-      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': info.size });
-      createReadStream(target, { highWaterMark: CHUNK_BYTES }).on('error', fail).pipe(response);
-    }, () => json(response, 404, { error: 'not found' }));
+    stat(target).then(
+      (info) => {
+        response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': info.size });
+        createReadStream(target, { highWaterMark: CHUNK_BYTES }).on('error', fail).pipe(response);
+      },
+      () => json(response, 404, { error: 'not found' }),
+    );
   } else if (request.method === 'DELETE') {
-    unlink(target).then(() => json(response, 200, { deleted: true }), () => json(response, 404, { error: 'not found' }));
+    unlink(target).then(
+      () => json(response, 200, { deleted: true }),
+      () => json(response, 404, { error: 'not found' }),
+    );
   } else {
     json(response, 405, { error: 'method not allowed' });
   }

@@ -63,7 +63,8 @@ export async function runClaim(context: BenchContext): Promise<void> {
     for (const variant of variants) {
       const result = samples.get(variant.label)!;
       if (result.error !== undefined) context.results.addMissing('claim', table, variant.label, `failed: ${result.error}`, 'ms');
-      else context.results.add({ caseId: 'claim', table, label: variant.label, unit: 'ms', higherIsBetter: false, samples: result.samples });
+      else
+        context.results.add({ caseId: 'claim', table, label: variant.label, unit: 'ms', higherIsBetter: false, samples: result.samples });
     }
     for (const store of context.cloudStores) await store.remove(`claim-source-${size}`);
   }

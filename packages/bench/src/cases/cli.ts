@@ -160,7 +160,15 @@ async function compare(
   return ratios;
 }
 
-async function measurePutNew(context: BenchContext, cli: CliRunner, store: CloudStore, file: TestFile, table: string, repetitions: number, watch: Watch) {
+async function measurePutNew(
+  context: BenchContext,
+  cli: CliRunner,
+  store: CloudStore,
+  file: TestFile,
+  table: string,
+  repetitions: number,
+  watch: Watch,
+) {
   const name = (repetition: number) => `cli-new-${repetition}`;
   const ratios = await compare(context, table, TARGETS.cliPutNew, 'cloudstore put (new) ÷ (openssl + curl)', repetitions, [
     {
@@ -187,7 +195,15 @@ async function measurePutNew(context: BenchContext, cli: CliRunner, store: Cloud
   if (ratios) context.results.judge(judge(TARGETS.cliPutNew, null, median(ratios), `${formatSize(file.size)}, ${ratios.length} pairs`));
 }
 
-async function measurePutDuplicate(context: BenchContext, cli: CliRunner, store: CloudStore, file: TestFile, table: string, repetitions: number, watch: Watch) {
+async function measurePutDuplicate(
+  context: BenchContext,
+  cli: CliRunner,
+  store: CloudStore,
+  file: TestFile,
+  table: string,
+  repetitions: number,
+  watch: Watch,
+) {
   await store.rawUpload(file, 'cli-original');
   const proxy = await startByteCountingProxy(store.url);
   const sent: number[] = [];
@@ -209,7 +225,14 @@ async function measurePutDuplicate(context: BenchContext, cli: CliRunner, store:
   try {
     const ratios = await compare(context, table, TARGETS.cliPutDuplicate, 'cloudstore put (duplicate) ÷ openssl', repetitions, variants);
     if (!ratios) return;
-    context.results.add({ caseId: 'cli', table, label: 'bytes sent by a duplicate put', unit: 'KiB', higherIsBetter: false, samples: sent.map((bytes) => bytes / KiB) });
+    context.results.add({
+      caseId: 'cli',
+      table,
+      label: 'bytes sent by a duplicate put',
+      unit: 'KiB',
+      higherIsBetter: false,
+      samples: sent.map((bytes) => bytes / KiB),
+    });
     const most = Math.max(...sent);
     context.results.judge(
       judge(TARGETS.cliPutDuplicate, null, median(ratios), `sent at most ${(most / KiB).toFixed(1)} KiB (headers included)`, {
@@ -259,7 +282,8 @@ async function measureGet(
   ];
   const ratios = await compare(context, table, TARGETS.cliGet, 'cloudstore get ÷ curl', repetitions, variants);
   await tidy(store, 'cli-original');
-  if (ratios) context.results.judge(judge(TARGETS.cliGet, null, median(ratios), `${formatSize(file.size)} to a file, wall clock of both processes`));
+  if (ratios)
+    context.results.judge(judge(TARGETS.cliGet, null, median(ratios), `${formatSize(file.size)} to a file, wall clock of both processes`));
 }
 
 async function tidy(store: CloudStore, name: string): Promise<void> {

@@ -69,7 +69,15 @@ export async function runConcurrent(context: BenchContext): Promise<void> {
         continue;
       }
       const usage = describeUsage(usages.get(index === 0 ? 'single' : 'concurrent')!);
-      context.results.add({ caseId: 'concurrent', table, label: variant.label, unit: 'MiB/s', higherIsBetter: true, samples: result.samples, detail: usage });
+      context.results.add({
+        caseId: 'concurrent',
+        table,
+        label: variant.label,
+        unit: 'MiB/s',
+        higherIsBetter: true,
+        samples: result.samples,
+        detail: usage,
+      });
     }
     if (errors.length > 0) {
       const logged = [...new Set(await store.loggedErrors())].slice(0, 3);
@@ -82,10 +90,16 @@ export async function runConcurrent(context: BenchContext): Promise<void> {
     const ratios = pairedRatios(samples.get(variants[1].label)!.samples, samples.get(variants[0].label)!.samples);
     context.results.addRatio({ caseId: 'concurrent', table, label: `${count} at once ÷ one at a time (${store.label})`, ratios });
     context.results.judge(
-      judge(TARGETS.concurrent, store.database, median(ratios), `${count} × ${formatSize(size)}; ${describeUsage(usages.get('concurrent')!)}`, {
-        holds: errors.length === 0,
-        text: `${errors.length} failed uploads (${[...new Set(errors)].slice(0, 3).join(', ')})`,
-      }),
+      judge(
+        TARGETS.concurrent,
+        store.database,
+        median(ratios),
+        `${count} × ${formatSize(size)}; ${describeUsage(usages.get('concurrent')!)}`,
+        {
+          holds: errors.length === 0,
+          text: `${errors.length} failed uploads (${[...new Set(errors)].slice(0, 3).join(', ')})`,
+        },
+      ),
     );
   }
 }

@@ -39,9 +39,23 @@ export async function runDiskWrites(context: BenchContext): Promise<void> {
         await store.remove(name);
       }
       const who = database === null ? 'server process' : 'server + mariadbd';
-      context.results.add({ caseId: 'disk-writes', table, label: `${route} upload, ${who} (${store.label})`, unit: 'B/B', higherIsBetter: false, samples: server });
+      context.results.add({
+        caseId: 'disk-writes',
+        table,
+        label: `${route} upload, ${who} (${store.label})`,
+        unit: 'B/B',
+        higherIsBetter: false,
+        samples: server,
+      });
       if (device.length > 0) {
-        context.results.add({ caseId: 'disk-writes', table, label: `${route} upload, whole device ${context.device} (${store.label})`, unit: 'B/B', higherIsBetter: false, samples: device });
+        context.results.add({
+          caseId: 'disk-writes',
+          table,
+          label: `${route} upload, whole device ${context.device} (${store.label})`,
+          unit: 'B/B',
+          higherIsBetter: false,
+          samples: device,
+        });
       }
       perRoute.push(median(server));
     }
@@ -51,7 +65,12 @@ export async function runDiskWrites(context: BenchContext): Promise<void> {
       continue;
     }
     context.results.judge(
-      judge(TARGETS.diskWrites, store.database, Math.max(...perRoute), `raw ${perRoute[0].toFixed(3)}, multipart ${perRoute[1].toFixed(3)} (the worse is judged)`),
+      judge(
+        TARGETS.diskWrites,
+        store.database,
+        Math.max(...perRoute),
+        `raw ${perRoute[0].toFixed(3)}, multipart ${perRoute[1].toFixed(3)} (the worse is judged)`,
+      ),
     );
   }
 }

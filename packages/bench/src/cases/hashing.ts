@@ -10,7 +10,9 @@ export async function runHashing(context: BenchContext): Promise<void> {
   await prefault(file);
   const content = await loadIntoMemory(file);
   const table = `Hashing, ${formatSize(file.size)}`;
-  const variants: Variant[] = [{ label: 'SHA-256 in memory (node:crypto)', run: async () => file.size / MiB / sha256InMemorySeconds(content, file) }];
+  const variants: Variant[] = [
+    { label: 'SHA-256 in memory (node:crypto)', run: async () => file.size / MiB / sha256InMemorySeconds(content, file) },
+  ];
   if (await hasOpenssl()) {
     variants.push({ label: 'openssl dgst -sha256 (file)', run: async () => file.size / MiB / (await opensslSeconds(file)) });
   } else {
@@ -22,6 +24,7 @@ export async function runHashing(context: BenchContext): Promise<void> {
   for (const variant of variants) {
     const result = samples.get(variant.label)!;
     if (result.error !== undefined) context.results.addMissing('hashing', table, variant.label, `failed: ${result.error}`);
-    else context.results.add({ caseId: 'hashing', table, label: variant.label, unit: 'MiB/s', higherIsBetter: true, samples: result.samples });
+    else
+      context.results.add({ caseId: 'hashing', table, label: variant.label, unit: 'MiB/s', higherIsBetter: true, samples: result.samples });
   }
 }

@@ -88,7 +88,8 @@ export async function runListing(context: BenchContext): Promise<void> {
     context.results.note(`Seeding ${large.toLocaleString('en')} files on ${store.label} took ${many.seconds.toFixed(1)} s.`);
     const halfWay = await cursorHalfWay(store, many.token, large);
     const { repetitions } = context.plan.smallRequests;
-    const pageUrl = (cursor: string | null) => `${store.url}/cloud/drive-permit/?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const pageUrl = (cursor: string | null) =>
+      `${store.url}/cloud/drive-permit/?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     const variant = (label: string, token: string, cursor: string | null): Variant => ({
       label,
       run: async () => (await hammer(pageUrl(cursor), { authorization: `Bearer ${token}` }, context.plan.smallRequests)).requestsPerSecond,
@@ -105,7 +106,8 @@ export async function runListing(context: BenchContext): Promise<void> {
     for (const entry of variants) {
       const result = samples.get(entry.label)!;
       if (result.error !== undefined) context.results.addMissing('listing', table, entry.label, `failed: ${result.error}`, 'req/s');
-      else context.results.add({ caseId: 'listing', table, label: entry.label, unit: 'req/s', higherIsBetter: true, samples: result.samples });
+      else
+        context.results.add({ caseId: 'listing', table, label: entry.label, unit: 'req/s', higherIsBetter: true, samples: result.samples });
     }
     if (failed) {
       context.results.judge(notMeasured(TARGETS.listing, database, `failed: ${samples.get(failed.label)!.error}`));
@@ -115,11 +117,26 @@ export async function runListing(context: BenchContext): Promise<void> {
     const [smallRate, firstRate, halfWayRate] = variants.map((entry) => samples.get(entry.label)!.samples);
     const firstRatios = pairedRatios(smallRate, firstRate);
     const halfWayRatios = pairedRatios(smallRate, halfWayRate);
-    context.results.addRatio({ caseId: 'listing', table, label: `first page cost, ${large.toLocaleString('en')} ÷ ${small.toLocaleString('en')} files (${store.label})`, ratios: firstRatios });
-    context.results.addRatio({ caseId: 'listing', table, label: `half-way page cost, ${large.toLocaleString('en')} ÷ ${small.toLocaleString('en')} files (${store.label})`, ratios: halfWayRatios });
+    context.results.addRatio({
+      caseId: 'listing',
+      table,
+      label: `first page cost, ${large.toLocaleString('en')} ÷ ${small.toLocaleString('en')} files (${store.label})`,
+      ratios: firstRatios,
+    });
+    context.results.addRatio({
+      caseId: 'listing',
+      table,
+      label: `half-way page cost, ${large.toLocaleString('en')} ÷ ${small.toLocaleString('en')} files (${store.label})`,
+      ratios: halfWayRatios,
+    });
     const worse = Math.max(median(firstRatios), median(halfWayRatios));
     context.results.judge(
-      judge(TARGETS.listing, database, worse, `first page ${median(firstRatios).toFixed(2)}×, half-way ${median(halfWayRatios).toFixed(2)}×`),
+      judge(
+        TARGETS.listing,
+        database,
+        worse,
+        `first page ${median(firstRatios).toFixed(2)}×, half-way ${median(halfWayRatios).toFixed(2)}×`,
+      ),
     );
   }
 }

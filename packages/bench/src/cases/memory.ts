@@ -52,10 +52,26 @@ export async function runMemory(context: BenchContext): Promise<void> {
       }
       const hwm = readMemory(pid)!.peakRssKiB / 1024;
       const peak = isReset ? Math.max(hwm, sampled) : sampled;
-      context.results.add({ caseId: 'memory', table, label: `idle RSS after warm-up (${store.label})`, unit: 'MiB', higherIsBetter: false, samples: [idle] });
-      context.results.add({ caseId: 'memory', table, label: `peak RSS (${store.label})`, unit: 'MiB', higherIsBetter: false, samples: [peak] });
+      context.results.add({
+        caseId: 'memory',
+        table,
+        label: `idle RSS after warm-up (${store.label})`,
+        unit: 'MiB',
+        higherIsBetter: false,
+        samples: [idle],
+      });
+      context.results.add({
+        caseId: 'memory',
+        table,
+        label: `peak RSS (${store.label})`,
+        unit: 'MiB',
+        higherIsBetter: false,
+        samples: [peak],
+      });
       const how = isReset ? 'VmHWM reset after warm-up, and RSS sampled every 20 ms' : 'RSS sampled every 20 ms (VmHWM could not be reset)';
-      context.results.judge(judge(TARGETS.serverRss, database, peak - idle, `idle ${idle.toFixed(1)} MiB, peak ${peak.toFixed(1)} MiB (${how})`));
+      context.results.judge(
+        judge(TARGETS.serverRss, database, peak - idle, `idle ${idle.toFixed(1)} MiB, peak ${peak.toFixed(1)} MiB (${how})`),
+      );
       for (const name of ['warm-raw', 'warm-multipart', 'big-raw', 'big-multipart']) await store.remove(name);
       await mustRun('sync', []);
     } finally {

@@ -34,15 +34,27 @@ export async function runSmallRequests(context: BenchContext): Promise<void> {
     const downloads = new Map<string, Variant>();
     for (const store of context.cloudStores) {
       await store.rawUpload(file, 'small-request.bin');
-      const download = variant(`cloudstore ${formatSize(fileSize)} download (${store.label})`, store.fileUrl('small-request.bin'), store.authorization);
+      const download = variant(
+        `cloudstore ${formatSize(fileSize)} download (${store.label})`,
+        store.fileUrl('small-request.bin'),
+        store.authorization,
+      );
       downloads.set(store.database, download);
       variants.push(download, variant(`cloudstore GET /me (${store.label})`, `${store.url}/me`, store.authorization));
       // The sharing routes are landing as this is written: a missing route is a note, not a failure.
       const listing = await store.api('GET', '/cloud/drive-permit/');
       if (listing.status === 200) {
-        variants.push(variant(`cloudstore GET /cloud/drive-permit/ (${store.label})`, `${store.url}/cloud/drive-permit/`, store.authorization));
+        variants.push(
+          variant(`cloudstore GET /cloud/drive-permit/ (${store.label})`, `${store.url}/cloud/drive-permit/`, store.authorization),
+        );
       } else {
-        context.results.addMissing('small-requests', table, `cloudstore GET /cloud/drive-permit/ (${store.label})`, `not measured: the route answered ${listing.status} ${String(listing.body.code ?? '')}`, 'req/s');
+        context.results.addMissing(
+          'small-requests',
+          table,
+          `cloudstore GET /cloud/drive-permit/ (${store.label})`,
+          `not measured: the route answered ${listing.status} ${String(listing.body.code ?? '')}`,
+          'req/s',
+        );
       }
     }
     context.progress(`small requests: ${variants.length} endpoints × ${repetitions}`);
@@ -81,7 +93,14 @@ export async function runSmallRequests(context: BenchContext): Promise<void> {
         continue;
       }
       const ratio = median(pairedRatios(result.samples, helloResult.samples));
-      context.results.judge(judge(TARGETS.smallDownload, store.database, ratio, `${Math.round(median(result.samples))} vs ${Math.round(median(helloResult.samples))} req/s`));
+      context.results.judge(
+        judge(
+          TARGETS.smallDownload,
+          store.database,
+          ratio,
+          `${Math.round(median(result.samples))} vs ${Math.round(median(helloResult.samples))} req/s`,
+        ),
+      );
       await store.remove('small-request.bin');
     }
   } finally {

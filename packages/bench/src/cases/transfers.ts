@@ -99,7 +99,13 @@ async function measureVariants(
   return { samples: await interleave(repetitions, variants), usages };
 }
 
-function record(context: BenchContext, caseOf: (subject: TransferSubject) => CaseId, table: string, subjects: TransferSubject[], result: SizeResult): void {
+function record(
+  context: BenchContext,
+  caseOf: (subject: TransferSubject) => CaseId,
+  table: string,
+  subjects: TransferSubject[],
+  result: SizeResult,
+): void {
   for (const subject of subjects) {
     const caseId = caseOf(subject);
     const samples = result.samples.get(subject.label)!;
@@ -204,7 +210,9 @@ export async function runTransfers(context: BenchContext): Promise<void> {
           },
         );
         const untilOnDisk: SizeResult = {
-          samples: new Map(subjects.map((subject) => [subject.label, { ...result.samples.get(subject.label)!, samples: durable.get(subject.label)! }])),
+          samples: new Map(
+            subjects.map((subject) => [subject.label, { ...result.samples.get(subject.label)!, samples: durable.get(subject.label)! }]),
+          ),
           usages: new Map(),
         };
         const multipartSubjects = new Set(ours.filter((entry) => entry.route === 'multipart').map((entry) => entry.subject));

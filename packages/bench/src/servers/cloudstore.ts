@@ -176,7 +176,11 @@ export class CloudStore {
 
 async function register(url: string, username: string, password: string): Promise<string> {
   const post = (route: string) =>
-    fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    fetch(`${url}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
   const registered = await post('/register');
   if (registered.status !== 201) throw new Error(`register answered ${registered.status}: ${await registered.text()}`);
   const login = await post('/login');

@@ -28,7 +28,9 @@ export async function askPassword(fromStdin: boolean, prompt: string, context: C
   if (fromStdin) {
     const chunks: Buffer[] = [];
     for await (const chunk of context.stdin) chunks.push(chunk as Buffer);
-    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    const password = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
     if (!password) throw usageError('--password-stdin: standard input held no password');
     return password;
   }

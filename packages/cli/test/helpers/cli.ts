@@ -127,7 +127,11 @@ export interface TerminalResult {
  */
 export function runInTerminal(user: CliUser, args: string[], answers: [prompt: string, answer: string][] = []): Promise<TerminalResult> {
   const command = [process.execPath, CLI_BIN, ...args].map(shellQuote).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: user.home, env: user.environment(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    cwd: user.home,
+    env: user.environment(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   const pending = [...answers];
   child.stdout.on('data', (chunk: Buffer) => {

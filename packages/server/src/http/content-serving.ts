@@ -54,12 +54,7 @@ export function sendContent(request: FastifyRequest, reply: FastifyReply, conten
  * 1 MiB buffer per read made V8 collect the whole heap every few reads (external memory
  * pressure), which halved download speed; the headers are Fastify's, set above.
  */
-async function streamContent(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  content: ServedContent,
-  range: { start: number; end: number },
-) {
+async function streamContent(request: FastifyRequest, reply: FastifyReply, content: ServedContent, range: { start: number; end: number }) {
   reply.hijack();
   const response = reply.raw;
   response.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);

@@ -19,12 +19,14 @@ function withStreamedBodies(schema: FastifySchema | undefined): FastifySchema | 
 const OPTIONAL_BODY = 'x-optional-body';
 
 /** Honours a route schema's `x-optional-body`, which @fastify/swagger copies onto the operation. */
-function withOptionalBodies<T extends { paths?: Record<string, any> }>(document: T): T {
-  for (const operations of Object.values(document.paths ?? {})) {
-    for (const operation of Object.values<Record<string, any>>(operations)) {
+type Operation = { [OPTIONAL_BODY]?: boolean; requestBody?: { required?: boolean } };
+
+function withOptionalBodies<T extends { paths?: object }>(document: T): T {
+  for (const operations of Object.values(document.paths ?? {}) as Array<Record<string, Operation>>) {
+    for (const operation of Object.values(operations)) {
       if (!operation[OPTIONAL_BODY]) continue;
       delete operation[OPTIONAL_BODY];
-      operation.requestBody.required = false;
+      if (operation.requestBody) operation.requestBody.required = false;
     }
   }
   return document;

@@ -64,10 +64,7 @@ export class FileRepository {
   }
 
   private files() {
-    return this.db('files')
-      .join('users', 'users.id', 'files.owner_id')
-      .join('blobs', 'blobs.id', 'files.blob_id')
-      .select(FILE_COLUMNS);
+    return this.db('files').join('users', 'users.id', 'files.owner_id').join('blobs', 'blobs.id', 'files.blob_id').select(FILE_COLUMNS);
   }
 
   async findOwned(ownerId: number, filename: string): Promise<FileRecord | undefined> {
@@ -123,10 +120,7 @@ export class FileRepository {
    * never for requests. Run it in a transaction that holds the blob's row.
    */
   async insertManyFiles(files: BulkFiles): Promise<void> {
-    const readers = [
-      { userId: files.ownerId, role: 'owner' },
-      ...(files.friendIds ?? []).map((userId) => ({ userId, role: 'friend' })),
-    ];
+    const readers = [{ userId: files.ownerId, role: 'owner' }, ...(files.friendIds ?? []).map((userId) => ({ userId, role: 'friend' }))];
     for (let start = 0; start < files.filenames.length; start += BULK_ROWS) {
       const filenames = files.filenames.slice(start, start + BULK_ROWS);
       // Spelt out as one VALUES list: Knex writes SQLite's multi-row insert as a compound SELECT,
@@ -138,7 +132,14 @@ export class FileRepository {
       // The new ids are read back by the database itself: INSERT … SELECT, one per reader.
       for (const reader of readers) {
         const rows = this.db('files')
-          .select('id', this.db.raw('?', [reader.userId]), this.db.raw('?', [reader.role]), 'filename', this.db.raw('?', [files.ownerKey]), 'created_at')
+          .select(
+            'id',
+            this.db.raw('?', [reader.userId]),
+            this.db.raw('?', [reader.role]),
+            'filename',
+            this.db.raw('?', [files.ownerKey]),
+            'created_at',
+          )
           .where('owner_id', files.ownerId)
           .whereIn('filename', filenames);
         await this.db
@@ -209,9 +210,7 @@ export class FileRepository {
     const owners = this.db
       .from(this.db('files').distinct('owner_id').where('blob_id', blobId).limit(cap).as('owners'))
       .count({ count: '*' });
-    const row = await this.db
-      .select({ isReader: this.db.raw('exists ?', [readers]), owners: owners })
-      .first();
+    const row = await this.db.select({ isReader: this.db.raw('exists ?', [readers]), owners: owners }).first();
     return { isReader: Number(row.isReader) === 1, owners: Number(row.owners) };
   }
 }

@@ -32,10 +32,7 @@ export class UserRepository {
   }
 
   async findByName(username: string): Promise<UserRow | undefined> {
-    return this.db('users')
-      .select('id', 'username', 'password_hash')
-      .where('username_key', usernameKey(username))
-      .first();
+    return this.db('users').select('id', 'username', 'password_hash').where('username_key', usernameKey(username)).first();
   }
 
   /** Files owned and the sum of their sizes. */

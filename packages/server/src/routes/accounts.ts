@@ -10,46 +10,25 @@ interface AccountRoutesOptions {
 }
 
 export async function accountRoutes(app: FastifyInstance, { config, accounts }: AccountRoutesOptions) {
-  app.post<{ Body: Credentials }>(
-    ROUTES.register,
-    { schema: accountRouteSchemas.register },
-    async (request, reply) => {
-      const result = await accounts.register(request.body.username, request.body.password);
-      return reply.code(201).send(result);
-    },
-  );
+  app.post<{ Body: Credentials }>(ROUTES.register, { schema: accountRouteSchemas.register }, async (request, reply) => {
+    const result = await accounts.register(request.body.username, request.body.password);
+    return reply.code(201).send(result);
+  });
 
-  app.post<{ Body: Credentials }>(
-    ROUTES.login,
-    { schema: accountRouteSchemas.login },
-    async (request, reply) => {
-      const { token, username, expiresIn } = await accounts.login(
-        request.body.username,
-        request.body.password,
-        request.ip,
-        app.tokenSigner,
-      );
-      setTokenCookie(reply, token, config);
-      return { token, token_type: 'Bearer' as const, expires_in: expiresIn, username };
-    },
-  );
+  app.post<{ Body: Credentials }>(ROUTES.login, { schema: accountRouteSchemas.login }, async (request, reply) => {
+    const { token, username, expiresIn } = await accounts.login(request.body.username, request.body.password, request.ip, app.tokenSigner);
+    setTokenCookie(reply, token, config);
+    return { token, token_type: 'Bearer' as const, expires_in: expiresIn, username };
+  });
 
-  app.post(
-    ROUTES.logout,
-    { onRequest: app.authenticate, schema: accountRouteSchemas.logout },
-    async (request, reply) => {
-      await accounts.logout(request.session);
-      clearTokenCookie(reply, config);
-      return reply.code(204).send();
-    },
-  );
+  app.post(ROUTES.logout, { onRequest: app.authenticate, schema: accountRouteSchemas.logout }, async (request, reply) => {
+    await accounts.logout(request.session);
+    clearTokenCookie(reply, config);
+    return reply.code(204).send();
+  });
 
-  app.get(
-    ROUTES.me,
-    { onRequest: app.authenticate, schema: accountRouteSchemas.me },
-    async (request) => {
-      const usage = await accounts.usage(request.session.userId);
-      return { username: request.session.username, ...usage };
-    },
-  );
+  app.get(ROUTES.me, { onRequest: app.authenticate, schema: accountRouteSchemas.me }, async (request) => {
+    const usage = await accounts.usage(request.session.userId);
+    return { username: request.session.username, ...usage };
+  });
 }

@@ -1,12 +1,4 @@
-import {
-  FriendsParams,
-  LIST_LIMIT_DEFAULT,
-  ListQuery,
-  OwnerQuery,
-  PermitBody,
-  ROUTES,
-  sharingRouteSchemas,
-} from '@cloudstore/shared';
+import { FriendsParams, LIST_LIMIT_DEFAULT, ListQuery, OwnerQuery, PermitBody, ROUTES, sharingRouteSchemas } from '@cloudstore/shared';
 import type { FastifyInstance } from 'fastify';
 import type { SharingService } from '../services/sharing.js';
 

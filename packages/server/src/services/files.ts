@@ -59,11 +59,9 @@ export class FileService {
     const shared = await files.findSharedWith(caller.userId, filename);
     if (shared.length === 0) throw fileNotFound(filename);
     if (shared.length > 1) {
-      throw new AppError(
-        'AMBIGUOUS_FILENAME',
-        `several files named '${filename}' are shared with you: say which owner with owner=`,
-        { owners: shared.map((file) => file.ownerName) },
-      );
+      throw new AppError('AMBIGUOUS_FILENAME', `several files named '${filename}' are shared with you: say which owner with owner=`, {
+        owners: shared.map((file) => file.ownerName),
+      });
     }
     return { ...shared[0], isOwner: false };
   }
@@ -181,7 +179,14 @@ export class FileService {
     const now = this.clock();
     const existing = await files.findOwned(caller.userId, filename);
     if (!existing) {
-      await files.insertFile({ ownerId: caller.userId, ownerKey: usernameKey(caller.username), filename, blobId: blob.id, contentType, now });
+      await files.insertFile({
+        ownerId: caller.userId,
+        ownerKey: usernameKey(caller.username),
+        filename,
+        blobId: blob.id,
+        contentType,
+        now,
+      });
       await files.changeRefCount(blob.id, 1);
       return { replaced: false, released: null };
     }

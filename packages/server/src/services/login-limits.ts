@@ -27,12 +27,7 @@ export class LoginLimits {
     const until = Math.max(byName ?? 0, byAddress ?? 0);
     if (until > 0) {
       const seconds = Math.max(1, Math.ceil((until - now) / 1000));
-      throw new AppError(
-        'RATE_LIMITED',
-        `too many failed logins, try again in ${seconds} seconds`,
-        {},
-        { 'retry-after': String(seconds) },
-      );
+      throw new AppError('RATE_LIMITED', `too many failed logins, try again in ${seconds} seconds`, {}, { 'retry-after': String(seconds) });
     }
   }
 

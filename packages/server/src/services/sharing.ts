@@ -1,12 +1,4 @@
-import type {
-  FileEntry,
-  FriendsReply,
-  ListReply,
-  PermitBody,
-  RevokeReply,
-  ShareReply,
-  TransferReply,
-} from '@cloudstore/shared';
+import type { FileEntry, FriendsReply, ListReply, PermitBody, RevokeReply, ShareReply, TransferReply } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import { AppError, validationFailed } from '../errors.js';
 import type { SessionUser } from '../repositories/sessions.js';
@@ -19,8 +11,7 @@ import type { ListCursor } from './list-cursor.js';
 /** Times a change starts again when the file changed hands between reading and locking it. */
 const ATTEMPTS = 5;
 
-const notOwner = (filename: string, action: string) =>
-  new AppError('NOT_OWNER', `only the owner of '${filename}' may ${action}`);
+const notOwner = (filename: string, action: string) => new AppError('NOT_OWNER', `only the owner of '${filename}' may ${action}`);
 
 /**
  * Sharing (API.md, "Sharing"): the listing, friends, revocation and ownership transfer.

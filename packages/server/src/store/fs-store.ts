@@ -186,7 +186,6 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-
 /** Resolves once `chunk` has left for the socket, rejects if the destination closes before. */
 function writeFlushed(destination: Writable, chunk: Buffer): Promise<void> {
   if (destination.destroyed) return Promise.reject(new Error('the client went away'));

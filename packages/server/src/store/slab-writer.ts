@@ -36,8 +36,7 @@ export async function writeThroughSlabs(
       resolve();
     }
   };
-  const whenFree = (slab: number) =>
-    busy[slab] === 0 ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { slab, resolve }));
+  const whenFree = (slab: number) => (busy[slab] === 0 ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { slab, resolve })));
   const hash = pool.open(ring, release);
 
   let size = 0;

@@ -4,7 +4,7 @@ export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON when the reply is JSON, else the text. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each test reads the JSON shape it expects
+
   body: any;
   raw: Buffer;
 }

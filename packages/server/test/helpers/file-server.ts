@@ -17,7 +17,12 @@ export interface FileServer {
 }
 
 /** The real app on `kind`, with its database at hand and `usernames` registered and logged in. */
-export async function startFileServer(t: Test, kind: DatabaseKind, usernames: string[], overrides: Partial<Config> = {}): Promise<FileServer> {
+export async function startFileServer(
+  t: Test,
+  kind: DatabaseKind,
+  usernames: string[],
+  overrides: Partial<Config> = {},
+): Promise<FileServer> {
   const server = await startServer(t, kind, overrides);
   const client = new Client(server.url);
   const db = await openServerDatabase(t, server);

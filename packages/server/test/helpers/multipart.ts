@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 export type Part =
-  | { name: string; value: string }
-  | { name: string; filename?: string; contentType?: string; content: Buffer; headers?: string[] };
+  { name: string; value: string } | { name: string; filename?: string; contentType?: string; content: Buffer; headers?: string[] };
 
 /**
  * A multipart/form-data body built by hand, so that a test controls everything a hostile

@@ -95,7 +95,9 @@ export class CheckedClient extends Client {
     return this.exchanges.flatMap((exchange) =>
       exchange.violations
         .filter((violation) => violation.location[0] === 'response' || !exchange.isDeliberatelyInvalid)
-        .map((violation) => `${exchange.method} ${exchange.path} -> ${exchange.status}: ${violation.location.join('.')} ${violation.message}`),
+        .map(
+          (violation) => `${exchange.method} ${exchange.path} -> ${exchange.status}: ${violation.location.join('.')} ${violation.message}`,
+        ),
     );
   }
 }

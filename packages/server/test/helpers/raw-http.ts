@@ -4,7 +4,7 @@ import { eventually } from './waiting.js';
 
 export interface RawReply {
   status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each test reads the JSON shape it expects
+
   body: any;
 }
 

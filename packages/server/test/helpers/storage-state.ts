@@ -65,7 +65,8 @@ export async function referenceProblems(server: TestServer, db: Knex): Promise<s
   for (const blob of blobs) {
     const sha256 = String(blob.sha256);
     known.add(sha256);
-    if (Number(blob.refCount) !== Number(blob.files)) problems.push(`blob ${sha256} counts ${blob.refCount} references, has ${blob.files} files`);
+    if (Number(blob.refCount) !== Number(blob.files))
+      problems.push(`blob ${sha256} counts ${blob.refCount} references, has ${blob.files} files`);
     if (Number(blob.files) > 0 && !onDisk.has(sha256)) problems.push(`blob ${sha256} is referenced but not on disk`);
     if (Number(blob.files) === 0) problems.push(`blob ${sha256} has no file but a row`);
   }

@@ -104,7 +104,11 @@ t.test('the bytes are fsynced before the rename, and every changed directory aft
   calls.length = 0;
   const again = await store.write(Readable.from([content]), { maxBytes: 4 * MiB });
   await again.publish();
-  t.same(calls.slice(1), [`rename ${calls[0].slice('fsync '.length)} -> ${path.join(target, sha256)}`, `fsync ${target}`], 'existing directories: only the one renamed into');
+  t.same(
+    calls.slice(1),
+    [`rename ${calls[0].slice('fsync '.length)} -> ${path.join(target, sha256)}`, `fsync ${target}`],
+    'existing directories: only the one renamed into',
+  );
 });
 
 t.test('sweepTemporary removes what dead processes left, not what live ones write', async (t) => {

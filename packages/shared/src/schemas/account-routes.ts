@@ -70,7 +70,7 @@ const me = {
   tags,
   ...SECURED,
   summary: 'Who am I',
-  description: 'The caller\'s username, the number of files they own and the sum of their sizes.',
+  description: "The caller's username, the number of files they own and the sum of their sizes.",
   response: {
     200: described(MeReply, 'The caller and their usage'),
     ...COMMON_ERRORS,

@@ -59,15 +59,13 @@ const upload = {
   description:
     'Three bodies, by Content-Type. `multipart/form-data`: one file part named `file`, optional text fields ' +
     '`filename` and `sha256` before it. `application/octet-stream`: the bytes alone, named by `?filename=`, ' +
-    'with optional `?content_type=` and a `Repr-Digest` header (the CLI\'s fast path). `application/json`: a claim ' +
+    "with optional `?content_type=` and a `Repr-Digest` header (the CLI's fast path). `application/json`: a claim " +
     'by digest in two rounds: `{filename, sha256, size}` answers 404 (send the bytes) or 428 with a challenge; ' +
     'the same with `proof: {nonce, digest}` answers 201 without any byte sent. An existing file of that name ' +
     'is replaced in place (`replaced`), its friends keep access.',
   querystring: RawUploadQuery,
   headers: Type.Object({
-    'repr-digest': Type.Optional(
-      Type.String({ description: 'raw upload: sha-256=:<base64>: (RFC 9530), the digest the client expects' }),
-    ),
+    'repr-digest': Type.Optional(Type.String({ description: 'raw upload: sha-256=:<base64>: (RFC 9530), the digest the client expects' })),
   }),
   body: { content: { 'application/json': { schema: ClaimBody } } },
   /** Bodies the route reads as streams: in the document only, since Fastify validates parsed bodies. */

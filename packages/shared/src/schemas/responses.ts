@@ -15,7 +15,8 @@ export const OPENAPI_TAGS = [
   { name: 'accounts', description: 'Register, log in and out (bearer token or cookie), and see your own usage.' },
   {
     name: 'files',
-    description: 'Your drive: upload (multipart, raw bytes, or a claim by digest with proof of possession), download with ranges and ETags, delete.',
+    description:
+      'Your drive: upload (multipart, raw bytes, or a claim by digest with proof of possession), download with ranges and ETags, delete.',
   },
   { name: 'sharing', description: 'List the files you can read, share a file with friends, hand it over, revoke a friend.' },
   { name: 'operations', description: 'Health of the server, for load balancers and monitoring.' },
@@ -78,7 +79,9 @@ export function errorResponse(status: number, codes: readonly string[], extra: T
   );
 }
 
-const OWNERS = { owners: Type.Optional(Type.Array(Type.String(), { description: 'AMBIGUOUS_FILENAME: the owners to choose from with owner=' })) };
+const OWNERS = {
+  owners: Type.Optional(Type.Array(Type.String(), { description: 'AMBIGUOUS_FILENAME: the owners to choose from with owner=' })),
+};
 
 /** Errors any request can meet: the HTTP parser's, an unexpected failure, an outage. */
 export const COMMON_ERRORS = {

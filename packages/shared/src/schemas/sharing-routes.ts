@@ -9,16 +9,7 @@ import {
   ShareReply,
   TransferReply,
 } from './sharing.js';
-import {
-  COMMON_ERRORS,
-  CROSS_SITE,
-  JSON_BODY_ERRORS,
-  SECURED,
-  UNAUTHENTICATED,
-  conflict,
-  described,
-  errorResponse,
-} from './responses.js';
+import { COMMON_ERRORS, CROSS_SITE, JSON_BODY_ERRORS, SECURED, UNAUTHENTICATED, conflict, described, errorResponse } from './responses.js';
 
 /** The full schema of each sharing route: validation, serialization and OpenAPI in one. */
 
