@@ -4,7 +4,7 @@ import { forEachDatabase, startServer } from './helpers/build-app.js';
 
 forEachDatabase(t, async (t, kind) => {
   // Behind a trusted proxy, so each test below can speak from an address of its own.
-  const server = await startServer(t, kind, { trustProxy: true });
+  const server = await startServer(t, kind, { trustProxy: 1 });
   const client = new Client(server.url);
   const from = (address: string) => ({ 'x-forwarded-for': address });
 

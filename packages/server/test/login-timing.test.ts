@@ -5,7 +5,7 @@ import { forEachDatabase, startServer } from './helpers/build-app.js';
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 forEachDatabase(t, async (t, kind) => {
-  const server = await startServer(t, kind, { trustProxy: true });
+  const server = await startServer(t, kind, { trustProxy: 1 });
   const client = new Client(server.url);
   const users = ['timing-a', 'timing-b', 'timing-c'];
   for (const user of users) await client.register(user, 'the real password');

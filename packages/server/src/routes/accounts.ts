@@ -15,7 +15,7 @@ export async function accountRoutes(app: FastifyInstance, { config, accounts }: 
     ROUTES.register,
     { schema: { tags: ['accounts'], body: Credentials, response: { 201: RegisterReply } } },
     async (request, reply) => {
-      const result = await accounts.register(request.body.username, request.body.password);
+      const result = await accounts.register(request.body.username, request.body.password, request.ip);
       return reply.code(201).send(result);
     },
   );

@@ -51,6 +51,11 @@ export function testConfig(base: Pick<Config, 'dataDir' | 'databaseUrl'>, overri
     cookieSecure: false,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     trustProxy: false,
+    registration: 'open',
+    registerLimit: 0,
+    hashConcurrency: 2,
+    // Argon2id at 1 MiB and 1 pass: tests make many accounts. Tests of hashing itself use PASSWORD_HASH_COST.
+    passwordHashCost: { memoryKiB: 1024, passes: 1 },
     ...base,
     ...overrides,
   };
