@@ -35,6 +35,33 @@ forEachDatabase(t, async (t, kind) => {
     t.equal((await client.call('GET', '/me', { token })).status, 200);
   });
 
+  t.test('40 wrong passwords at once get no more checks than 10 sent one by one', async (t) => {
+    await client.register('crowded', 'the right password');
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, attempt) => client.login('crowded', `wrong guess ${attempt}`, from(`10.2.0.${attempt}`))),
+    );
+    const checked = replies.filter((reply) => reply.status === 401).length;
+    const limited = replies.filter((reply) => reply.status === 429);
+    t.ok(checked <= 10, `${checked} passwords checked`);
+    t.equal(checked + limited.length, 40, 'every other attempt is 429');
+    t.ok(limited.every((reply) => reply.body.code === 'RATE_LIMITED' && Number(reply.headers['retry-after']) > 0));
+    t.equal((await client.login('crowded', 'the right password', from('10.2.1.1'))).status, 429, 'then the right password too');
+  });
+
+  t.test('behind one proxy, 150 guesses at once from one address reach at most 100 checks, whatever X-Forwarded-For the client prepends', async (t) => {
+    // With TRUST_PROXY=1 the proxy appends the address it saw; what the client wrote before it is not trusted.
+    const spoofed = (attempt: number) => from(`198.51.100.${attempt % 250}, 203.0.113.9`);
+    const replies = await Promise.all(
+      Array.from({ length: 150 }, (_, attempt) => client.login(`stranger${attempt}`, 'wrong password', spoofed(attempt))),
+    );
+    const checked = replies.filter((reply) => reply.status === 401).length;
+    t.ok(checked <= 100, `${checked} passwords checked`);
+    t.equal(checked + replies.filter((reply) => reply.status === 429).length, 150);
+    await client.register('neighbour', 'neighbour password');
+    t.equal((await client.login('neighbour', 'neighbour password', from('10.3.0.1, 203.0.113.9'))).status, 429);
+    t.equal((await client.login('neighbour', 'neighbour password', from('203.0.113.10'))).status, 200, 'another address is not limited');
+  });
+
   t.test('100 failures from one address refuse that address only', async (t) => {
     await client.register('honest', 'honest password');
     for (let attempt = 0; attempt < 100; attempt++) {

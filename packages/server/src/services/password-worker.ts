@@ -1,4 +1,6 @@
 import { hashSync, verifySync } from '@node-rs/argon2';
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 
 /**
@@ -12,6 +14,16 @@ import { parentPort } from 'node:worker_threads';
 export type PasswordJob = { password: string; memoryKiB: number; passes: number } | { password: string; hash: string };
 
 const ARGON2ID = 2;
+
+// With as many hashing threads as cores, hashing alone could fill the CPU: these threads run at
+// the lowest priority, so that the event loop and file I/O always come first. On Linux a thread
+// has an id of its own that setpriority accepts; elsewhere the thread keeps the normal priority.
+try {
+  const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  setPriority(threadId, constants.priority.PRIORITY_LOW);
+} catch {
+  // Not Linux: no per-thread priority to set.
+}
 
 parentPort!.on('message', (job: PasswordJob) => {
   try {

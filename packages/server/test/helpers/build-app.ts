@@ -63,7 +63,16 @@ export function testConfig(base: Pick<Config, 'dataDir' | 'databaseUrl'>, overri
 
 /** Boots the real app on a loopback port, closed when the test ends. */
 export async function startServer(t: Test, kind: DatabaseKind, overrides: Partial<Config> = {}): Promise<TestServer> {
-  const database = await createTestDatabase(t, kind);
+  return startServerOn(t, kind, await createTestDatabase(t, kind), overrides);
+}
+
+/** Boots the real app on a database the test made (and may have used before) with createTestDatabase. */
+export async function startServerOn(
+  t: Test,
+  kind: DatabaseKind,
+  database: Pick<Config, 'dataDir' | 'databaseUrl'>,
+  overrides: Partial<Config> = {},
+): Promise<TestServer> {
   const config = testConfig(database, overrides);
   const app = await buildApp(config);
   // Registered after the database teardown, so it runs before it (tap runs teardowns in reverse).
