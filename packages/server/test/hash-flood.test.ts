@@ -62,3 +62,16 @@ forEachDatabase(t, async (t, kind) => {
   t.same([...loginStatuses.keys()], [200], 'every login succeeded: the queue never overflowed');
   t.ok((loginStatuses.get(200) ?? 0) >= LOGIN_LOOPS, 'the flood did hash');
 });
+
+forEachDatabase(t, async (t, kind) => {
+  // One thread and a dearer hash, so that 100 logins at once surely overflow the queue of 64.
+  const server = await startServer(t, kind, { trustProxy: 1, hashConcurrency: 1, passwordHashCost: { memoryKiB: 19456, passes: 6 } });
+  const client = new Client(server.url);
+  const replies = await Promise.all(
+    Array.from({ length: 100 }, (_, index) => client.login(`queued${index}`, 'wrong password', { 'x-forwarded-for': `10.8.0.${index}` })),
+  );
+  const unavailable = replies.filter((reply) => reply.status === 503);
+  t.ok(unavailable.length > 0, `${unavailable.length} refused beyond the queue`);
+  t.ok(unavailable.every((reply) => reply.body.code === 'SERVICE_UNAVAILABLE' && Number(reply.headers['retry-after']) >= 1));
+  t.same([...new Set(replies.map((reply) => reply.status))].sort(), [401, 503]);
+});
