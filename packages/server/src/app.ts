@@ -7,6 +7,7 @@ import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { multipartPlugin } from './plugins/multipart.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { LoginFailureRepository } from './repositories/login-failures.js';
+import { RegistrationRepository } from './repositories/registrations.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { UserRepository } from './repositories/users.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -21,6 +22,7 @@ import { HealthService } from './services/health.js';
 import { ListCursor } from './services/list-cursor.js';
 import { LoginLimits } from './services/login-limits.js';
 import { Passwords } from './services/passwords.js';
+import { RegistrationLimits } from './services/registration-limits.js';
 import { SharingService } from './services/sharing.js';
 
 const JSON_BODY_LIMIT = 1024 * 1024;
@@ -37,6 +39,16 @@ class CompletedRequestLog extends LogController {
   }
 }
 
+/**
+ * TRUST_PROXY as a hop count: the `hops` nearest addresses (the socket's peer first) are proxies,
+ * the next one is the client. Fastify 5 turns a bare number into "trust nothing", since it cannot
+ * tell a proxy from a client that reached the port directly: the operator who gives a count says
+ * that every request comes through the proxies.
+ */
+function trustHops(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
+}
+
 /** Builds the whole server from its configuration, with every dependency wired by hand. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const db = await openDatabase(config);
@@ -49,7 +61,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       },
     },
     logController: new CompletedRequestLog(),
-    trustProxy: config.trustProxy,
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
@@ -64,12 +76,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   const users = new UserRepository(db);
   const sessions = new SessionRepository(db);
+  const passwords = await Passwords.create(config.hashConcurrency, config.passwordHashCost);
+  app.addHook('onClose', () => passwords.close());
   const accounts = new AccountService(
     users,
     sessions,
-    await Passwords.create(),
+    passwords,
     new LoginLimits(new LoginFailureRepository(db)),
-    config.tokenTtlSeconds,
+    new RegistrationLimits(new RegistrationRepository(db), config.registerLimit),
+    { tokenTtlSeconds: config.tokenTtlSeconds, isRegistrationOpen: config.registration === 'open' },
   );
   const health = new HealthService(db, config.dataDir);
   const store = new FsBlobStore(config.dataDir);

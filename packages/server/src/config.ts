@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 
@@ -17,8 +19,24 @@ export interface Config {
   dedupThresholdMax: number;
   cookieSecure: boolean;
   logLevel: string;
-  trustProxy: boolean;
+  /** Fastify's trustProxy: false, a hop count, or the proxies' addresses/CIDRs. Never `true`. */
+  trustProxy: false | number | string[];
+  registration: 'open' | 'closed';
+  /** New accounts per client address per sliding hour; 0 = no limit. */
+  registerLimit: number;
+  /** Password hashes computed at once, each on a worker thread of its own. */
+  hashConcurrency: number;
+  /** Argon2id cost of new password hashes. Not read from the environment: tests lower it to save time. */
+  passwordHashCost: PasswordHashCost;
 }
+
+export interface PasswordHashCost {
+  memoryKiB: number;
+  passes: number;
+}
+
+/** OWASP's recommended Argon2id cost (19 MiB, 2 passes, 1 lane): about 75 ms of one core. */
+export const PASSWORD_HASH_COST: PasswordHashCost = { memoryKiB: 19456, passes: 2 };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -97,11 +115,51 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd()): Conf
     dedupThresholdMax: integer('DEDUP_THRESHOLD_MAX', 20, 1, 1000),
     cookieSecure: boolean('COOKIE_SECURE'),
     logLevel,
-    trustProxy: boolean('TRUST_PROXY'),
+    trustProxy: trustProxy(get('TRUST_PROXY'), problems),
+    registration: registration(get('REGISTRATION'), problems),
+    registerLimit: integer('REGISTER_LIMIT', 10, 0, 1_000_000),
+    hashConcurrency: integer('HASH_CONCURRENCY', availableParallelism(), 1, 256),
+    passwordHashCost: PASSWORD_HASH_COST,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   if (config.jwtSecret === '') config.jwtSecret = generatedSecret(dataDir);
   return config;
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** `false`, a hop count, or a comma-separated list of addresses, CIDRs or proxy-addr's names. */
+function trustProxy(raw: string | undefined, problems: string[]): Config['trustProxy'] {
+  const value = raw?.toLowerCase();
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true') {
+    problems.push('TRUST_PROXY=true is refused: it would let any client choose its address through X-Forwarded-For; give a hop count (1 behind one proxy) or the proxies\' addresses');
+    return false;
+  }
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  const invalid = entries.filter((entry) => !isProxyAddress(entry));
+  if (invalid.length > 0) {
+    problems.push(`TRUST_PROXY must be false, a hop count, or addresses/CIDRs separated by commas; not '${invalid.join(', ')}'`);
+    return false;
+  }
+  return entries;
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function registration(raw: string | undefined, problems: string[]): Config['registration'] {
+  const value = raw?.toLowerCase() ?? 'open';
+  if (value === 'open' || value === 'closed') return value;
+  problems.push(`REGISTRATION must be open or closed, got '${raw}'`);
+  return 'open';
 }
 
 function readDotenv(cwd: string): Source {

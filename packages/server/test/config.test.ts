@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
@@ -20,7 +20,8 @@ t.test('no settings: the embedded defaults, and a secret generated once with mod
   const config = loadConfig({}, dir);
   t.match(config, { port: 3000, listenHost: '127.0.0.1', databaseUrl: null, dataDir: path.join(dir, 'data') });
   t.match(config, { maxUploadBytes: 5368709120, tokenTtlSeconds: 604800, dedupThresholdMax: 20, cookieSecure: false });
-  t.match(config, { logLevel: 'info', trustProxy: false });
+  t.match(config, { logLevel: 'info', trustProxy: false, registration: 'open', registerLimit: 10 });
+  t.equal(config.hashConcurrency, availableParallelism(), 'HASH_CONCURRENCY: the number of cores');
   const secretFile = path.join(dir, 'data', 'secret');
   t.equal((await stat(secretFile)).mode & 0o777, 0o600);
   t.ok(config.jwtSecret.length >= 32);
@@ -60,6 +61,12 @@ t.test('bad values are refused, each named', async (t) => {
     { COOKIE_SECURE: 'maybe' },
     { LOG_LEVEL: 'loud' },
     { TRUST_PROXY: 'perhaps' },
+    { TRUST_PROXY: '10.0.0.1, nginx.local' },
+    { TRUST_PROXY: '10.0.0.0/33' },
+    { TRUST_PROXY: 'true' },
+    { REGISTRATION: 'invite-only' },
+    { REGISTER_LIMIT: '-1' },
+    { HASH_CONCURRENCY: '0' },
   ];
   for (const env of cases) {
     const [key] = Object.keys(env);
@@ -70,6 +77,10 @@ t.test('bad values are refused, each named', async (t) => {
       t.match((error as Error).message, key);
     }
   }
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }, dir).trustProxy, false);
+  t.equal(loadConfig({ TRUST_PROXY: '1' }, dir).trustProxy, 1, 'a hop count');
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,::1,loopback' }, dir).trustProxy, ['10.0.0.1', '192.168.0.0/16', '::1', 'loopback']);
+  t.match(loadConfig({ REGISTRATION: 'closed', REGISTER_LIMIT: '0', HASH_CONCURRENCY: '3' }, dir), { registration: 'closed', registerLimit: 0, hashConcurrency: 3 });
   t.equal(loadConfig({ DEDUP_THRESHOLD_MAX: '1' }, dir).dedupThresholdMax, 1);
   t.equal(loadConfig({ DEDUP_THRESHOLD_MAX: '1000' }, dir).dedupThresholdMax, 1000);
 });
@@ -86,6 +97,20 @@ t.test('the server refuses to start on a bad value, with one clear line', async 
   const [code] = await once(child, 'exit');
   t.equal(code, 1);
   t.match(stderr, /^cloudstore: invalid configuration: DEDUP_THRESHOLD_MAX must be a whole number from 1 to 1000/);
+  t.equal(stderr.trim().split('\n').length, 1);
+});
+
+t.test('TRUST_PROXY=true: the server refuses to start, saying why in one line', async (t) => {
+  const child = spawn(process.execPath, [mainScript], {
+    cwd: await tempDir(t),
+    env: { PATH: process.env.PATH, TRUST_PROXY: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  t.equal(code, 1);
+  t.match(stderr, /^cloudstore: invalid configuration: TRUST_PROXY=true is refused: it would let any client choose its address/);
   t.equal(stderr.trim().split('\n').length, 1);
 });
 

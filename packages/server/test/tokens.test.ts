@@ -22,7 +22,11 @@ forEachDatabase(t, async (t, kind) => {
   const secret = server.config.jwtSecret;
   const now = Math.floor(Date.now() / 1000);
 
+  const without = (claim: string) => Object.fromEntries(Object.entries(claims).filter(([name]) => name !== claim));
   const forgeries: Record<string, string> = {
+    'no exp (correctly signed)': forge({ alg: 'HS256', typ: 'JWT' }, without('exp'), secret),
+    'no iss (correctly signed)': forge({ alg: 'HS256', typ: 'JWT' }, without('iss'), secret),
+    'no aud (correctly signed)': forge({ alg: 'HS256', typ: 'JWT' }, without('aud'), secret),
     'alg none': `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`,
     'another algorithm (HS512)': forge({ alg: 'HS512', typ: 'JWT' }, claims, secret, 'sha512'),
     'a wrong secret': forge({ alg: 'HS256', typ: 'JWT' }, claims, 'another secret of at least 32 bytes!!'),

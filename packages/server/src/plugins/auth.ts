@@ -40,7 +40,7 @@ export const authPlugin = fp(async (app: FastifyInstance, { config, accounts }: 
     secret: config.jwtSecret,
     cookie: { cookieName: TOKEN_COOKIE, signed: false },
     sign: { algorithm: 'HS256', iss: ISSUER, aud: AUDIENCE, expiresIn: `${config.tokenTtlSeconds}s` },
-    verify: { algorithms: ['HS256'], allowedIss: ISSUER, allowedAud: AUDIENCE },
+    verify: { algorithms: ['HS256'], allowedIss: ISSUER, allowedAud: AUDIENCE, requiredClaims: ['exp', 'iss', 'aud'] },
   });
 
   app.decorate('tokenSigner', { sign: (payload: { sub: string; jti: string; name: string }) => app.jwt.sign(payload) });
@@ -54,9 +54,42 @@ export const authPlugin = fp(async (app: FastifyInstance, { config, accounts }: 
     }
     const session = typeof payload.jti === 'string' ? await accounts.session(payload.jti) : null;
     if (!session) throw new AppError('UNAUTHENTICATED', 'the session has ended: log in again');
+    if (isCookieAuthenticated(request) && isCrossSiteWrite(request)) {
+      throw new AppError('CROSS_SITE_REQUEST', 'a page of another origin may not act with your login cookie');
+    }
     request.session = session;
   });
 });
+
+const SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS'];
+
+/** @fastify/jwt takes a bearer token first, the cookie only without one. */
+function isCookieAuthenticated(request: FastifyRequest): boolean {
+  return !/^Bearer\s/i.test(request.headers.authorization ?? '');
+}
+
+/**
+ * SameSite=Strict does not stop a page on another port or a sibling subdomain (same site, other
+ * origin), and a multipart upload needs no CORS preflight: a browser's write is refused when its
+ * `Origin` is not this server's own (`request.host` is X-Forwarded-Host behind a trusted proxy),
+ * or when the browser itself says it comes from elsewhere. Requests without these headers are
+ * not a browser's, and are unaffected.
+ */
+function isCrossSiteWrite(request: FastifyRequest): boolean {
+  if (SAFE_METHODS.includes(request.method)) return false;
+  const fetchSite = request.headers['sec-fetch-site'];
+  if (fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none') return true;
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    const { protocol, host } = new URL(origin);
+    // Read with the origin's scheme, so that a default port written or left out compares equal.
+    return new URL(`${protocol}//${request.host}`).host !== host;
+  } catch {
+    // `Origin: null` (a sandboxed or privacy-sensitive context) or garbage: not this server.
+    return true;
+  }
+}
 
 export function setTokenCookie(reply: FastifyReply, token: string, config: Config): void {
   reply.setCookie(TOKEN_COOKIE, token, {

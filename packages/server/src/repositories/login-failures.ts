@@ -1,37 +1,41 @@
 import type { Knex } from 'knex';
+import { inTransaction } from './transaction.js';
+import { blockedUntil, lockKeys } from './window-counts.js';
 
-/** Failed logins, counted in the database so that every server process sees the same count. */
+export interface LoginWindow {
+  windowMs: number;
+  usernameLimit: number;
+  addressLimit: number;
+}
+
+/**
+ * Login attempts, counted in the database so that every server process sees the same count.
+ * A row is added when an attempt arrives (a reservation), before its password is checked; it
+ * stays as a counted failure, or is removed when the password was right.
+ */
 export class LoginFailureRepository {
   constructor(private readonly db: Knex) {}
 
-  async record(usernameKey: string, address: string, now: number): Promise<void> {
-    await this.db('login_failures').insert({ username_key: usernameKey, address, failed_at: now });
+  /**
+   * Adds the attempt's row unless its username or its address has reached its limit, counted
+   * and added in one transaction under both keys' locks: attempts that arrive together are
+   * counted one after the other. Returns the row's id, or the moment the block lifts.
+   */
+  reserve(usernameKey: string, address: string, now: number, window: LoginWindow): Promise<{ id: number } | { blockedUntil: number }> {
+    const windowStart = now - window.windowMs;
+    const count = { table: 'login_failures', timeColumn: 'failed_at', windowStart, windowMs: window.windowMs };
+    return inTransaction(this.db, async (trx) => {
+      await lockKeys(trx, [`login username ${usernameKey}`, `login address ${address}`], now);
+      const byName = await blockedUntil(trx, { ...count, column: 'username_key', key: usernameKey, limit: window.usernameLimit });
+      const byAddress = await blockedUntil(trx, { ...count, column: 'address', key: address, limit: window.addressLimit });
+      if (byName !== null || byAddress !== null) return { blockedUntil: Math.max(byName ?? 0, byAddress ?? 0) };
+      const [id] = await trx('login_failures').insert({ username_key: usernameKey, address, failed_at: now });
+      return { id: Number(id) };
+    });
   }
 
-  /**
-   * The moment the given key falls back under `limit` failures since `windowStart`,
-   * or null when it is under the limit now.
-   */
-  async blockedUntil(
-    column: 'username_key' | 'address',
-    key: string,
-    windowStart: number,
-    windowMs: number,
-    limit: number,
-  ): Promise<number | null> {
-    const recent = this.db('login_failures').where(column, key).andWhere('failed_at', '>', windowStart);
-    const { count } = (await recent.clone().count({ count: '*' }).first()) as { count: number | string };
-    const failures = Number(count);
-    if (failures < limit) return null;
-    // The block lifts when enough of the oldest failures have left the window.
-    const row = await recent
-      .clone()
-      .select('failed_at')
-      .orderBy('failed_at', 'asc')
-      .offset(failures - limit)
-      .limit(1)
-      .first();
-    return Number(row.failed_at) + windowMs;
+  async release(id: number): Promise<void> {
+    await this.db('login_failures').where('id', id).delete();
   }
 
   async deleteOlderThan(windowStart: number): Promise<void> {

@@ -31,6 +31,10 @@ export class UserRepository {
     }
   }
 
+  async setPasswordHash(userId: number, passwordHash: string): Promise<void> {
+    await this.db('users').where('id', userId).update({ password_hash: passwordHash });
+  }
+
   async findByName(username: string): Promise<UserRow | undefined> {
     return this.db('users').select('id', 'username', 'password_hash').where('username_key', usernameKey(username)).first();
   }

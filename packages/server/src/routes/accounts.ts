@@ -11,7 +11,7 @@ interface AccountRoutesOptions {
 
 export async function accountRoutes(app: FastifyInstance, { config, accounts }: AccountRoutesOptions) {
   app.post<{ Body: Credentials }>(ROUTES.register, { schema: accountRouteSchemas.register }, async (request, reply) => {
-    const result = await accounts.register(request.body.username, request.body.password);
+    const result = await accounts.register(request.body.username, request.body.password, request.ip);
     return reply.code(201).send(result);
   });
 

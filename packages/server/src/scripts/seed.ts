@@ -65,7 +65,9 @@ export async function seed(config: Config, options: SeedOptions, print: (line: s
     let user = await users.findByName(options.username);
     if (!user) {
       const password = options.password ?? randomBytes(12).toString('base64url');
-      await users.create(options.username, await (await Passwords.create()).hash(password), Date.now());
+      const passwords = await Passwords.create(1, config.passwordHashCost);
+      const passwordHash = await passwords.hash(password).finally(() => passwords.close());
+      await users.create(options.username, passwordHash, Date.now());
       user = (await users.findByName(options.username))!;
       print(`created user ${options.username}${options.password ? '' : ` with password ${password}`}`);
     }

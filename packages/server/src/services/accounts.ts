@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from '@cloudstore/shared';
 import { AppError, validationFailed } from '../errors.js';
 import type { SessionRepository, SessionUser } from '../repositories/sessions.js';
-import type { UserRepository } from '../repositories/users.js';
+import type { UserRepository, UserRow } from '../repositories/users.js';
 import type { LoginLimits } from './login-limits.js';
 import type { Passwords } from './passwords.js';
+import type { RegistrationLimits } from './registration-limits.js';
 
 const usernamePattern = new RegExp(USERNAME_PATTERN);
 
@@ -19,18 +20,29 @@ export class AccountService {
     private readonly sessions: SessionRepository,
     private readonly passwords: Passwords,
     private readonly limits: LoginLimits,
-    private readonly tokenTtlSeconds: number,
+    private readonly registrations: RegistrationLimits,
+    private readonly settings: { tokenTtlSeconds: number; isRegistrationOpen: boolean },
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async register(username: string, password: string): Promise<{ username: string }> {
-    if (!usernamePattern.test(username)) {
-      throw validationFailed('username must be 3 to 32 characters of A-Z a-z 0-9 _ . -');
+  /** `POST /register`: `create` for anyone, while registration is open and `address` under its limit. */
+  async register(username: string, password: string, address: string): Promise<{ username: string }> {
+    if (!this.settings.isRegistrationOpen) {
+      throw new AppError('REGISTRATION_CLOSED', 'registration is closed on this server: ask its operator for an account');
     }
-    const length = [...password].length;
-    if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
-      throw validationFailed(`password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`);
+    checkCredentials(username, password);
+    const reservation = await this.registrations.reserve(address);
+    try {
+      return await this.create(username, password);
+    } catch (error) {
+      await this.registrations.release(reservation);
+      throw error;
     }
+  }
+
+  /** A new account, under the rules of every account (the operator's `pnpm user add` too). */
+  async create(username: string, password: string): Promise<{ username: string }> {
+    checkCredentials(username, password);
     if (await this.users.findByName(username)) throw new AppError('USERNAME_TAKEN', `the username '${username}' is taken`);
     await this.users.create(username, await this.passwords.hash(password), this.clock());
     return { username };
@@ -42,17 +54,28 @@ export class AccountService {
     address: string,
     signer: TokenSigner,
   ): Promise<{ token: string; username: string; expiresIn: number }> {
-    await this.limits.check(username, address);
-    const user = usernamePattern.test(username) ? await this.users.findByName(username) : undefined;
-    if (!(await this.passwords.verifyOrWaste(user?.password_hash, password)) || !user) {
-      await this.limits.recordFailure(username, address);
+    const reservation = await this.limits.reserve(username, address);
+    let user: UserRow | undefined;
+    try {
+      user = usernamePattern.test(username) ? await this.users.findByName(username) : undefined;
+      if (!(await this.passwords.verifyOrWaste(user?.password_hash, password)) || !user) user = undefined;
+      else if (this.passwords.isOutdated(user.password_hash)) {
+        await this.users.setPasswordHash(user.id, await this.passwords.hash(password));
+      }
+    } catch (error) {
+      await this.limits.release(reservation);
+      throw error;
+    }
+    if (!user) {
+      await this.limits.recordFailure();
       throw new AppError('INVALID_CREDENTIALS', 'wrong username or password');
     }
+    await this.limits.release(reservation);
+    const { tokenTtlSeconds } = this.settings;
     const tokenId = randomUUID();
-    const now = this.clock();
-    await this.sessions.create(tokenId, user.id, now + this.tokenTtlSeconds * 1000);
+    await this.sessions.create(tokenId, user.id, this.clock() + tokenTtlSeconds * 1000);
     const token = signer.sign({ sub: String(user.id), jti: tokenId, name: user.username });
-    return { token, username: user.username, expiresIn: this.tokenTtlSeconds };
+    return { token, username: user.username, expiresIn: tokenTtlSeconds };
   }
 
   async logout(session: SessionUser): Promise<void> {
@@ -66,5 +89,15 @@ export class AccountService {
 
   usage(userId: number) {
     return this.users.usage(userId);
+  }
+}
+
+function checkCredentials(username: string, password: string): void {
+  if (!usernamePattern.test(username)) {
+    throw validationFailed('username must be 3 to 32 characters of A-Z a-z 0-9 _ . -');
+  }
+  const length = [...password].length;
+  if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
+    throw validationFailed(`password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`);
   }
 }

@@ -2,14 +2,14 @@ import { AppError } from '../errors.js';
 import type { LoginFailureRepository } from '../repositories/login-failures.js';
 import { usernameKey } from '../repositories/users.js';
 
-const WINDOW_MS = 15 * 60 * 1000;
-const USERNAME_LIMIT = 10;
-const ADDRESS_LIMIT = 100;
+const WINDOW = { windowMs: 15 * 60 * 1000, usernameLimit: 10, addressLimit: 100 };
 
 /**
  * API.md's failed-login rule: 10 failures per lower-cased username, or 100 per client address,
  * in a sliding 15-minute window refuse every further attempt until the oldest counted failure
- * leaves the window. Unknown usernames are counted like existing ones.
+ * leaves the window. Unknown usernames are counted like existing ones. An attempt counts from
+ * the moment it arrives (`reserve`), so that guesses sent all at once get no more password
+ * checks than guesses sent one by one; a right password takes its reservation back.
  */
 export class LoginLimits {
   constructor(
@@ -17,25 +17,28 @@ export class LoginLimits {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async check(username: string, address: string): Promise<void> {
+  /** Counts the attempt, or refuses it with 429; returns the reservation. */
+  async reserve(username: string, address: string): Promise<number> {
     const now = this.clock();
-    const windowStart = now - WINDOW_MS;
-    const [byName, byAddress] = await Promise.all([
-      this.failures.blockedUntil('username_key', failureKey(username), windowStart, WINDOW_MS, USERNAME_LIMIT),
-      this.failures.blockedUntil('address', address, windowStart, WINDOW_MS, ADDRESS_LIMIT),
-    ]);
-    const until = Math.max(byName ?? 0, byAddress ?? 0);
-    if (until > 0) {
-      const seconds = Math.max(1, Math.ceil((until - now) / 1000));
-      throw new AppError('RATE_LIMITED', `too many failed logins, try again in ${seconds} seconds`, {}, { 'retry-after': String(seconds) });
-    }
+    const reservation = await this.failures.reserve(failureKey(username), address, now, WINDOW);
+    if ('id' in reservation) return reservation.id;
+    throw rateLimited('too many failed logins', reservation.blockedUntil - now);
   }
 
-  async recordFailure(username: string, address: string): Promise<void> {
-    const now = this.clock();
-    await this.failures.record(failureKey(username), address, now);
-    await this.failures.deleteOlderThan(now - WINDOW_MS);
+  /** The password was wrong: the reservation stays, counted; older failures are forgotten. */
+  async recordFailure(): Promise<void> {
+    await this.failures.deleteOlderThan(this.clock() - WINDOW.windowMs);
   }
+
+  /** The password was right, or was never checked: the attempt does not count. */
+  release(reservation: number): Promise<void> {
+    return this.failures.release(reservation);
+  }
+}
+
+export function rateLimited(what: string, waitMs: number): AppError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new AppError('RATE_LIMITED', `${what}, try again in ${seconds} seconds`, {}, { 'retry-after': String(seconds) });
 }
 
 /** Counted like usernames are compared; cut to the column's width (any text may be tried). */

@@ -25,6 +25,11 @@ export function testConfig(base: TestDatabase, overrides: Partial<Config> = {}):
     cookieSecure: false,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     trustProxy: false,
+    registration: 'open',
+    registerLimit: 0,
+    hashConcurrency: 2,
+    // Argon2id at 1 MiB and 1 pass: tests make many accounts. Tests of hashing itself use PASSWORD_HASH_COST.
+    passwordHashCost: { memoryKiB: 1024, passes: 1 },
     ...base,
     ...overrides,
   };
@@ -32,7 +37,16 @@ export function testConfig(base: TestDatabase, overrides: Partial<Config> = {}):
 
 /** Boots the real app on a loopback port, closed when the test ends. */
 export async function startServer(t: Test, kind: DatabaseKind, overrides: Partial<Config> = {}): Promise<TestServer> {
-  const database = await createTestDatabase(t, kind);
+  return startServerOn(t, kind, await createTestDatabase(t, kind), overrides);
+}
+
+/** Boots the real app on a database the test made (and may have used before) with createTestDatabase. */
+export async function startServerOn(
+  t: Test,
+  kind: DatabaseKind,
+  database: Pick<Config, 'dataDir' | 'databaseUrl'>,
+  overrides: Partial<Config> = {},
+): Promise<TestServer> {
   const config = testConfig(database, overrides);
   const app = await buildApp(config);
   // Registered after the database teardown, so it runs before it (tap runs teardowns in reverse).
