@@ -2,10 +2,13 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Config } from './config.js';
 import { openDatabase } from './db/open.js';
 import { FsBlobStore } from './store/fs-store.js';
+import { clientErrorHandler } from './http/client-errors.js';
+import { RequestDeadlines } from './http/request-deadlines.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { multipartPlugin } from './plugins/multipart.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { uploadLimitsPlugin } from './plugins/upload-limits.js';
 import { LoginFailureRepository } from './repositories/login-failures.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { UserRepository } from './repositories/users.js';
@@ -22,9 +25,15 @@ import { ListCursor } from './services/list-cursor.js';
 import { LoginLimits } from './services/login-limits.js';
 import { Passwords } from './services/passwords.js';
 import { SharingService } from './services/sharing.js';
+import { UploadSlots } from './services/upload-slots.js';
 
 const JSON_BODY_LIMIT = 1024 * 1024;
 const GARBAGE_INTERVAL_MS = 60_000;
+/**
+ * Node checks `headersTimeout` and `requestTimeout` only this often (30 s by default, which
+ * would let a 30 s deadline land anywhere up to 60 s).
+ */
+const DEADLINE_CHECKS_MAX_INTERVAL_MS = 2000;
 
 /** One log line per request, when it completes (with its status and time): half of Fastify's two. */
 class CompletedRequestLog extends LogController {
@@ -40,7 +49,15 @@ class CompletedRequestLog extends LogController {
 /** Builds the whole server from its configuration, with every dependency wired by hand. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const db = await openDatabase(config);
+  const deadlines = new RequestDeadlines(config.bodyIdleTimeoutMs);
   const app = Fastify({
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(DEADLINE_CHECKS_MAX_INTERVAL_MS, Math.ceil(config.headersTimeoutMs / 10)),
+    },
+    // Whole requests; uploads are exempted once they start, and timed by the idle deadline.
+    requestTimeout: config.requestTimeoutMs,
+    clientErrorHandler: clientErrorHandler(deadlines),
     logger: {
       level: config.logLevel,
       redact: {
@@ -57,6 +74,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false } },
   });
   app.addHook('onClose', async () => {
+    deadlines.close();
     await db.destroy();
   });
   // Fastify parses text/plain by default; API.md accepts JSON, multipart and raw bytes only.
@@ -95,6 +113,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(healthRoutes, { health });
   await app.register(accountRoutes, { config, accounts });
   await app.register(multipartPlugin, { maxUploadBytes: config.maxUploadBytes });
+  await app.register(uploadLimitsPlugin, { slots: new UploadSlots(config.uploadsPerUser), deadlines });
   await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
   await app.register(sharingRoutes, { sharing });
   return app;

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { MEDIA_TYPE_PATTERN, SHA256_HEX_PATTERN, ROUTES, ClaimBody, DeleteBody, DeleteReply, FileQuery, RawUploadQuery, UploadReply, ErrorSchema } from '@cloudstore/shared';
+import { MEDIA_TYPE_MAX_BYTES, SHA256_HEX_PATTERN, isMediaType, ROUTES, ClaimBody, DeleteBody, DeleteReply, FileQuery, RawUploadQuery, UploadReply, ErrorSchema } from '@cloudstore/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
 import { AppError, validationFailed } from '../errors.js';
@@ -14,7 +14,6 @@ import { formatReprDigest, parseReprDigest } from './repr-digest.js';
 
 /** Room for the multipart envelope around a file of the maximum size. */
 const MULTIPART_ENVELOPE_BYTES = 64 * 1024;
-const mediaType = new RegExp(MEDIA_TYPE_PATTERN);
 const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
 
 interface FileRoutesOptions {
@@ -41,7 +40,7 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
     ROUTES.myDrive,
     {
       // Both before the body is read: an oversized or anonymous upload costs us nothing.
-      onRequest: [async (request, reply) => refuseOversizedBody(request, reply, maxUploadBytes), app.authenticate],
+      onRequest: [async (request, reply) => refuseOversizedBody(request, reply, maxUploadBytes), app.authenticate, app.uploadSlot],
       schema: {
         tags: ['files'],
         ...SECURED,
@@ -61,7 +60,6 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
       } else if (isOctetStream(request)) {
         const filename = checkedFilename(request.query.filename);
         const contentType = request.query.content_type ?? DEFAULT_CONTENT_TYPE;
-        if (!mediaType.test(contentType)) throw validationFailed('content_type must be a type/subtype media type');
         const expected = parseReprDigest(request.headers['repr-digest']);
         result = await files.upload(request.session, filename, contentType, request.body as Readable, expected);
       } else {
@@ -129,7 +127,8 @@ async function multipartUpload(request: FastifyRequest, files: FileService) {
       if (fields.sha256 !== undefined && !sha256Hex.test(fields.sha256)) {
         throw validationFailed('sha256 must be 64 hexadecimal digits');
       }
-      if (mediaType.test(part.mimetype)) contentType = part.mimetype;
+      if (!isMediaType(part.mimetype)) throw validationFailed(`the file part's type must be a type/subtype media type of at most ${MEDIA_TYPE_MAX_BYTES} bytes`);
+      contentType = part.mimetype;
       staged = await files.stage(part.file);
     }
   } catch (error) {

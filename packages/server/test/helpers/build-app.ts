@@ -51,6 +51,10 @@ export function testConfig(base: Pick<Config, 'dataDir' | 'databaseUrl'>, overri
     cookieSecure: false,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     trustProxy: false,
+    headersTimeoutMs: 30_000,
+    requestTimeoutMs: 30_000,
+    bodyIdleTimeoutMs: 60_000,
+    uploadsPerUser: 64,
     ...base,
     ...overrides,
   };
