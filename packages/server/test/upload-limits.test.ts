@@ -51,7 +51,7 @@ forEachDatabase(t, async (t, kind) => {
     const claim = await alice.claim('claimed.bin', randomContent(10));
     t.equal(claim.status, 404, 'a claim sends no bytes: it is not an upload in flight');
     const other = await bob.upload('bob.bin', randomContent(1000));
-    t.equal(other.status, 201, 'bob uploads meanwhile');
+    t.equal(other.status, 201, `bob uploads meanwhile: ${JSON.stringify(other.body)}`);
 
     held.forEach(({ request }) => request.destroy());
     t.ok(await eventually(async () => (await alice.upload('after.bin', randomContent(1000))).status === 201, 10_000), 'slots come back when uploads end');

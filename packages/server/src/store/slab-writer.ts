@@ -47,9 +47,12 @@ export async function writeThroughSlabs(
     while (held >= limit) await new Promise<void>((resolve) => (onRelease = resolve));
   };
   const hash = hashing.open(done);
-  // A client that goes away while the upload waits for a slab stops the wait.
+  // A client that goes away while the upload waits for a slab stops the wait. (A stream that
+  // ended also closes, while its last chunk may still wait for a slab.)
   const gone = new AbortController();
-  const onClose = () => gone.abort(new Error('the upload stream closed'));
+  const onClose = () => {
+    if (source.readableAborted) gone.abort(new Error('the upload stream closed before its end'));
+  };
   source.once('close', onClose);
 
   let size = 0;
