@@ -39,7 +39,7 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
   app.post<{ Querystring: RawUploadQuery; Body: ClaimBody | Readable | undefined }>(
     ROUTES.myDrive,
     {
-      // Both before the body is read: an oversized or anonymous upload costs us nothing.
+      // All before the body is read: an oversized, anonymous or one-too-many upload costs us nothing.
       onRequest: [async (request, reply) => refuseOversizedBody(request, reply, maxUploadBytes), app.authenticate, app.uploadSlot],
       schema: {
         tags: ['files'],
