@@ -11,6 +11,7 @@ import { runListing } from './cases/listing.js';
 import { runMemory } from './cases/memory.js';
 import { runProfile } from './cases/profile.js';
 import { runSmallRequests } from './cases/small-requests.js';
+import { runStalledUploads } from './cases/stalled-uploads.js';
 import { runTransfers } from './cases/transfers.js';
 import { describeMachine, LoadMonitor } from './machine.js';
 import { CASE_IDS, parseOptions, UsageError, type BenchOptions, type CaseId } from './options.js';
@@ -39,6 +40,7 @@ const RUNNERS: [CaseId[], CaseRunner][] = [
   [['concurrent'], runConcurrent],
   [['small-requests'], runSmallRequests],
   [['memory'], runMemory],
+  [['stalled-uploads'], runStalledUploads],
   [['disk-writes'], runDiskWrites],
   [['listing'], runListing],
   [['profile'], runProfile],

@@ -11,6 +11,7 @@ export const CASE_IDS = [
   'concurrent',
   'small-requests',
   'memory',
+  'stalled-uploads',
   'listing',
   'disk-writes',
   'profile',

@@ -55,6 +55,7 @@ export const TARGETS = {
     0.2,
   ),
   serverRss: target('server-rss', 'memory', 'server peak RSS above idle during big upload + download', 'at-most', 48, 'MiB'),
+  stalledUploadsRss: target('stalled-uploads-rss', 'stalled-uploads', 'server peak RSS above idle, 4 users × 64 uploads stalled after 1 MiB', 'at-most', 160, 'MiB'),
   cliRss: target('cli-rss', 'cli', 'CLI peak RSS during put and get', 'at-most', 96, 'MiB', false),
   concurrent: target('concurrent-uploads', 'concurrent', 'concurrent uploads aggregate × single stream, no errors', 'at-least', 0.8),
   listing: target('listing-1m-vs-1k', 'listing', 'listing page time at the large count ÷ at the small count', 'at-most', 1.5),

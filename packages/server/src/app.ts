@@ -2,10 +2,13 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Config } from './config.js';
 import { openDatabase } from './db/open.js';
 import { FsBlobStore } from './store/fs-store.js';
+import { clientErrorHandler } from './http/client-errors.js';
+import { RequestDeadlines } from './http/request-deadlines.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { multipartPlugin } from './plugins/multipart.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { uploadLimitsPlugin } from './plugins/upload-limits.js';
 import { LoginFailureRepository } from './repositories/login-failures.js';
 import { RegistrationRepository } from './repositories/registrations.js';
 import { SessionRepository } from './repositories/sessions.js';
@@ -24,9 +27,15 @@ import { LoginLimits } from './services/login-limits.js';
 import { Passwords } from './services/passwords.js';
 import { RegistrationLimits } from './services/registration-limits.js';
 import { SharingService } from './services/sharing.js';
+import { UploadSlots } from './services/upload-slots.js';
 
 const JSON_BODY_LIMIT = 1024 * 1024;
 const GARBAGE_INTERVAL_MS = 60_000;
+/**
+ * Node checks `headersTimeout` and `requestTimeout` only this often (30 s by default, which
+ * would let a 30 s deadline land anywhere up to 60 s).
+ */
+const DEADLINE_CHECKS_MAX_INTERVAL_MS = 2000;
 
 /** One log line per request, when it completes (with its status and time): half of Fastify's two. */
 class CompletedRequestLog extends LogController {
@@ -52,7 +61,15 @@ function trustHops(hops: number) {
 /** Builds the whole server from its configuration, with every dependency wired by hand. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const db = await openDatabase(config);
+  const deadlines = new RequestDeadlines(config.bodyIdleTimeoutMs);
   const app = Fastify({
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(DEADLINE_CHECKS_MAX_INTERVAL_MS, Math.ceil(config.headersTimeoutMs / 10)),
+    },
+    // Whole requests; uploads are exempted once they start, and timed by the idle deadline.
+    requestTimeout: config.requestTimeoutMs,
+    clientErrorHandler: clientErrorHandler(deadlines),
     logger: {
       level: config.logLevel,
       redact: {
@@ -69,6 +86,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false } },
   });
   app.addHook('onClose', async () => {
+    deadlines.close();
     await db.destroy();
   });
   // Fastify parses text/plain by default; API.md accepts JSON, multipart and raw bytes only.
@@ -110,6 +128,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(healthRoutes, { health });
   await app.register(accountRoutes, { config, accounts });
   await app.register(multipartPlugin, { maxUploadBytes: config.maxUploadBytes });
+  await app.register(uploadLimitsPlugin, { slots: new UploadSlots(config.uploadsPerUser), deadlines });
   await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
   await app.register(sharingRoutes, { sharing });
   return app;

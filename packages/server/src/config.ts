@@ -28,6 +28,14 @@ export interface Config {
   hashConcurrency: number;
   /** Argon2id cost of new password hashes. Not read from the environment: tests lower it to save time. */
   passwordHashCost: PasswordHashCost;
+  /** Request headers must arrive whole within this (API.md, "Limits, timeouts and housekeeping"). */
+  headersTimeoutMs: number;
+  /** A request that is not an upload must arrive whole within this. */
+  requestTimeoutMs: number;
+  /** An upload's body that sends no byte for this long, while the server waits for one, is cut off. */
+  bodyIdleTimeoutMs: number;
+  /** Uploads of one user in flight at once. */
+  uploadsPerUser: number;
 }
 
 export interface PasswordHashCost {
@@ -120,7 +128,14 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd()): Conf
     registerLimit: integer('REGISTER_LIMIT', 10, 0, 1_000_000),
     hashConcurrency: integer('HASH_CONCURRENCY', availableParallelism(), 1, 256),
     passwordHashCost: PASSWORD_HASH_COST,
+    headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    uploadsPerUser: integer('UPLOADS_PER_USER', 64, 1, 100_000),
   };
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    problems.push(`HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}): headers are part of the request`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   if (config.jwtSecret === '') config.jwtSecret = generatedSecret(dataDir);
   return config;

@@ -137,3 +137,13 @@ t.test('the server starts on the embedded default, answers /health, and stops on
   const [code] = await once(child, 'exit');
   t.equal(code, 0, 'a clean exit');
 });
+
+t.test('request deadlines and uploads per user: API.md defaults, shortened for tests, bad values refused', async (t) => {
+  const dir = await tempDir(t);
+  t.match(loadConfig({}, dir), { headersTimeoutMs: 30_000, requestTimeoutMs: 30_000, bodyIdleTimeoutMs: 60_000, uploadsPerUser: 64 });
+  const short = loadConfig({ HEADERS_TIMEOUT_MS: '1500', REQUEST_TIMEOUT_MS: '2000', BODY_IDLE_TIMEOUT_MS: '1000', UPLOADS_PER_USER: '2' }, dir);
+  t.match(short, { headersTimeoutMs: 1500, requestTimeoutMs: 2000, bodyIdleTimeoutMs: 1000, uploadsPerUser: 2 });
+  for (const env of [{ UPLOADS_PER_USER: '0' }, { BODY_IDLE_TIMEOUT_MS: 'soon' }, { HEADERS_TIMEOUT_MS: '40000' }]) {
+    t.throws(() => loadConfig(env, dir), { name: 'ConfigError', message: new RegExp(Object.keys(env)[0]) }, JSON.stringify(env));
+  }
+});

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { MYSQL_SERVER_URL, createTestDatabase } from '@cloudstore/test-helpers';
 import t from 'tap';
 import { Client } from './helpers/client.js';
+import { exchangeRaw, parseRawResponse } from './helpers/raw-http.js';
 import { buildApp } from '../src/app.js';
 import { forEachDatabase, startServer, testConfig } from './helpers/build-app.js';
 
@@ -36,6 +37,18 @@ forEachDatabase(t, async (t, kind) => {
       t.equal(reply.body.code, 'ROUTE_NOT_FOUND');
       t.equal(reply.body.error, 'Not Found');
     }
+  });
+
+  t.test("what Node's HTTP parser refuses is answered in the error shape, with a code", async (t) => {
+    const longUrl = parseRawResponse(await exchangeRaw(server.url, `GET /health?pad=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`));
+    t.equal(longUrl.status, 431, 'a 20 KB URL');
+    t.same(Object.keys(longUrl.body).sort(), ['code', 'error', 'message', 'statusCode']);
+    t.same([longUrl.body.statusCode, longUrl.body.code, longUrl.body.error], [431, 'HEADERS_TOO_LARGE', 'Request Header Fields Too Large']);
+    for (const malformed of ['GET /health HTTP/1.1\r\nHost localhost\r\n\r\n', 'GET\x01 / HTTP/1.1\r\n\r\n', 'POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n']) {
+      const reply = parseRawResponse(await exchangeRaw(server.url, malformed));
+      t.same([reply.status, reply.body.code], [400, 'VALIDATION_FAILED'], JSON.stringify(malformed));
+    }
+    t.equal((await client.call('GET', '/health')).status, 200, 'and the server goes on serving');
   });
 
   t.test('JSON bodies are at most 1 MiB', async (t) => {

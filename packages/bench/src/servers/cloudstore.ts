@@ -71,6 +71,11 @@ export class CloudStore {
     return new CloudStore(launch.database, server, dataDirectory, benchDatabase?.url ?? null, benchDatabase, username, password, token);
   }
 
+  /** Another account on the same server; returns its token. */
+  async extraAccount(): Promise<string> {
+    return register(this.url, `bench_${randomBytes(4).toString('hex')}`, randomBytes(18).toString('base64url'));
+  }
+
   get label(): string {
     return DATABASE_LABELS[this.database];
   }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { MEDIA_TYPE_PATTERN, ROUTES, ClaimBody, DeleteBody, FileQuery, RawUploadQuery, fileRouteSchemas } from '@cloudstore/shared';
+import { ROUTES, ClaimBody, DeleteBody, FileQuery, RawUploadQuery, fileRouteSchemas } from '@cloudstore/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, validationFailed } from '../errors.js';
 import { sendContent } from '../http/content-serving.js';
@@ -10,7 +10,6 @@ import { DEFAULT_CONTENT_TYPE, type FileService } from '../services/files.js';
 
 /** Room for the multipart envelope around a file of the maximum size. */
 const MULTIPART_ENVELOPE_BYTES = 64 * 1024;
-const mediaType = new RegExp(MEDIA_TYPE_PATTERN);
 
 interface FileRoutesOptions {
   files: FileService;
@@ -35,8 +34,8 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
   app.post<{ Querystring: RawUploadQuery; Body: ClaimBody | Readable | undefined }>(
     ROUTES.myDrive,
     {
-      // Both before the body is read: an oversized or anonymous upload costs us nothing.
-      onRequest: [async (request, reply) => refuseOversizedBody(request, reply, maxUploadBytes), app.authenticate],
+      // All before the body is read: an oversized, anonymous or one-too-many upload costs us nothing.
+      onRequest: [async (request, reply) => refuseOversizedBody(request, reply, maxUploadBytes), app.authenticate, app.uploadSlot],
       schema: fileRouteSchemas.upload,
     },
     async (request, reply) => {
@@ -45,7 +44,6 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
         result = await files.uploadMultipart(request.session, request.parts(), MULTIPART_FIELD_BYTES);
       } else if (isOctetStream(request)) {
         const contentType = request.query.content_type ?? DEFAULT_CONTENT_TYPE;
-        if (!mediaType.test(contentType)) throw validationFailed('content_type must be a type/subtype media type');
         const expected = declaredSha256(request.headers['repr-digest']);
         result = await files.upload(request.session, request.query.filename, contentType, request.body as Readable, expected);
       } else {

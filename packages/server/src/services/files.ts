@@ -1,4 +1,4 @@
-import { MEDIA_TYPE_PATTERN, SHA256_HEX_PATTERN, normalizeFilename, type UploadReply } from '@cloudstore/shared';
+import { MEDIA_TYPE_MAX_BYTES, SHA256_HEX_PATTERN, isMediaType, normalizeFilename, type UploadReply } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import type { Readable, Writable } from 'node:stream';
 import { AppError, fileNotFound, validationFailed } from '../errors.js';
@@ -10,7 +10,6 @@ import type { BlobStore, StagedBlob } from '../store/blob-store.js';
 import type { Disclosure } from './disclosure.js';
 
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
-const mediaType = new RegExp(MEDIA_TYPE_PATTERN);
 const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
 
 /** One part of a multipart/form-data upload, as @fastify/multipart yields them. */
@@ -104,7 +103,10 @@ export class FileService {
         if (fields.sha256 !== undefined && !sha256Hex.test(fields.sha256)) {
           throw validationFailed('sha256 must be 64 hexadecimal digits');
         }
-        if (mediaType.test(part.mimetype)) contentType = part.mimetype;
+        if (!isMediaType(part.mimetype)) {
+          throw validationFailed(`the file part's type must be a type/subtype media type of at most ${MEDIA_TYPE_MAX_BYTES} bytes`);
+        }
+        contentType = part.mimetype;
         staged = await this.stage(part.file);
       }
     } catch (error) {

@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
 import type { BlobStore, ByteRange, StagedBlob, WriteOptions } from './blob-store.js';
 import { HashPool } from './hash-pool.js';
+import { SlabPool } from './slab-pool.js';
 import { writeThroughSlabs } from './slab-writer.js';
 
 const TEMPORARY_SUFFIX = '.part';
@@ -14,6 +15,11 @@ const TEMPORARY_SUFFIX = '.part';
  * faster than hashing inline, behind multipart as well as on the raw route (docs/PERFORMANCE.md).
  */
 const HASH_THREADS = 2;
+/**
+ * 1 MiB slabs shared by every upload in flight: four keep one upload at full speed, so this
+ * many keep several busy at once, and bound what any number of uploads can hold.
+ */
+const UPLOAD_SLABS = 32;
 
 /** Temporary files that this process is writing or holds staged: never a crash's leftovers. */
 const liveTemporaries = new Set<string>();
@@ -26,8 +32,8 @@ export class FsBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly temporaryDir: string;
 
-  /** Created at the first write: a store that only reads needs no threads. */
-  private hashPool: HashPool | null = null;
+  /** Created at the first write: a store that only reads needs no threads and no buffers. */
+  private uploadBuffers: { slabs: SlabPool; hashing: HashPool } | null = null;
 
   constructor(root: string) {
     this.blobDir = path.join(root, 'blobs');
@@ -50,8 +56,8 @@ export class FsBlobStore implements BlobStore {
     liveTemporaries.add(temporary);
     let written: { sha256: string; size: number };
     try {
-      this.hashPool ??= new HashPool(HASH_THREADS);
-      written = await writeThroughSlabs(source, handle, this.hashPool, maxBytes);
+      this.uploadBuffers ??= uploadBuffers();
+      written = await writeThroughSlabs(source, handle, this.uploadBuffers.slabs, this.uploadBuffers.hashing, maxBytes);
       await handle.sync();
       await handle.close();
     } catch (error) {
@@ -136,8 +142,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
-    await this.hashPool?.close();
-    this.hashPool = null;
+    await this.uploadBuffers?.hashing.close();
+    this.uploadBuffers = null;
   }
 
   async sweepTemporary(): Promise<number> {
@@ -151,6 +157,11 @@ export class FsBlobStore implements BlobStore {
     }
     return removed;
   }
+}
+
+function uploadBuffers(): { slabs: SlabPool; hashing: HashPool } {
+  const slabs = new SlabPool(UPLOAD_SLABS);
+  return { slabs, hashing: new HashPool(HASH_THREADS, slabs.memory) };
 }
 
 /** Another server process sharing this data directory may still be writing its temporary files. */

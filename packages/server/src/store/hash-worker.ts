@@ -2,15 +2,16 @@ import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
 /**
- * Hashes slabs of shared memory for the uploads in flight, so that the main thread only moves
- * bytes from the socket to the disk. Messages (see hash-pool.ts):
- *   { session, ring, slab, offset, length }  hash that part of the ring, reply { session, slab }
- *   { session, digest: true }                reply { session, sha256 } and forget the session
- *   { session, abandon: true }               forget the session
+ * Hashes slabs of the slab pool's shared memory for the uploads in flight, so that the main
+ * thread only moves bytes from the socket to the disk. Messages (see hash-pool.ts):
+ *   { memory }                          the pool's memory, once, before any other
+ *   { session, slab, offset, length }   hash that part of it, reply { session, slab }
+ *   { session, digest: true }           reply { session, sha256 } and forget the session
+ *   { session, abandon: true }          forget the session, reply { session, abandoned: true }
  */
-interface SlabMessage {
+interface Message {
+  memory?: SharedArrayBuffer;
   session: number;
-  ring?: SharedArrayBuffer;
   slab?: number;
   offset?: number;
   length?: number;
@@ -19,13 +20,17 @@ interface SlabMessage {
 }
 
 const hashes = new Map<number, Hash>();
-const rings = new Map<number, SharedArrayBuffer>();
+let memory: SharedArrayBuffer | null = null;
 
-parentPort!.on('message', (message: SlabMessage) => {
+parentPort!.on('message', (message: Message) => {
+  if (message.memory) {
+    memory = message.memory;
+    return;
+  }
   const { session } = message;
   if (message.abandon) {
     hashes.delete(session);
-    rings.delete(session);
+    parentPort!.postMessage({ session, abandoned: true });
     return;
   }
   let hash = hashes.get(session);
@@ -36,10 +41,8 @@ parentPort!.on('message', (message: SlabMessage) => {
   if (message.digest) {
     parentPort!.postMessage({ session, sha256: hash.digest('hex') });
     hashes.delete(session);
-    rings.delete(session);
     return;
   }
-  if (message.ring) rings.set(session, message.ring);
-  hash.update(new Uint8Array(rings.get(session)!, message.offset, message.length));
+  hash.update(new Uint8Array(memory!, message.offset, message.length));
   parentPort!.postMessage({ session, slab: message.slab });
 });

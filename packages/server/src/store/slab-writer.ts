@@ -2,61 +2,82 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { HashPool } from './hash-pool.js';
+import { SLAB_BYTES, type SlabPool } from './slab-pool.js';
 
-const SLAB_BYTES = 1024 * 1024;
-const SLABS = 4;
-/** Rings kept for reuse, so that a new upload does not fault in fresh memory. */
-const CACHED_RINGS = 4;
-const spareRings: SharedArrayBuffer[] = [];
+/** Slabs one upload holds at most: one filling while others are written and hashed. */
+const SLABS_PER_UPLOAD = 4;
+/**
+ * A slab half filled by a client that went quiet goes out (written and hashed as it is) after
+ * this long, back to the pool: a stalled or trickling upload holds no buffer that others wait for.
+ * A fast upload fills a slab in a few milliseconds and never meets it.
+ */
+const FILL_WINDOW_MS = 100;
 
 /**
- * Copies a stream into a ring of 1 MiB slabs of shared memory; each full slab is written to
- * the file (positioned writes, on libuv's thread pool) and hashed by a worker thread at the
- * same time, so the main thread only moves bytes. A slab is refilled once both are done.
+ * Copies a stream into 1 MiB slabs of the shared pool; each full slab is written to the file
+ * (positioned writes, on libuv's thread pool) and hashed by a worker thread at the same time,
+ * so the main thread only moves bytes. A slab goes back to the pool once both are done.
  * Resolves with the SHA-256 and the size once everything is written and hashed (not fsynced).
  */
 export async function writeThroughSlabs(
   source: Readable,
   handle: FileHandle,
-  pool: HashPool,
+  slabs: SlabPool,
+  hashing: HashPool,
   maxBytes: number,
 ): Promise<{ sha256: string; size: number }> {
-  const ring = spareRings.pop() ?? new SharedArrayBuffer(SLAB_BYTES * SLABS);
-  const ringBuffer = Buffer.from(ring);
-  const busy = new Array<number>(SLABS).fill(0);
-  let waiting: { slab: number; resolve: () => void } | null = null;
+  /** Pending completions (write, hash) of each slab sent out. */
+  const pending = new Map<number, number>();
+  let held = 0;
+  let onRelease: (() => void) | null = null;
   let writeError: unknown = null;
   const writes = new Set<Promise<void>>();
 
-  const release = (slab: number) => {
-    busy[slab]--;
-    if (waiting && busy[waiting.slab] === 0) {
-      const { resolve } = waiting;
-      waiting = null;
-      resolve();
-    }
+  const done = (sent: number) => {
+    const left = pending.get(sent)! - 1;
+    if (left > 0) return void pending.set(sent, left);
+    pending.delete(sent);
+    slabs.release(sent);
+    held--;
+    const wake = onRelease;
+    onRelease = null;
+    wake?.();
   };
-  const whenFree = (slab: number) => (busy[slab] === 0 ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { slab, resolve })));
-  const hash = pool.open(ring, release);
+  const whenHeldBelow = async (limit: number) => {
+    while (held >= limit) await new Promise<void>((resolve) => (onRelease = resolve));
+  };
+  const hash = hashing.open(done);
+  // A client that goes away while the upload waits for a slab stops the wait. (A stream that
+  // ended also closes, while its last chunk may still wait for a slab.)
+  const gone = new AbortController();
+  const onClose = () => {
+    if (source.readableAborted) gone.abort(new Error('the upload stream closed before its end'));
+  };
+  source.once('close', onClose);
 
   let size = 0;
-  let slab = 0;
+  let slab = -1;
   let filled = 0;
-  const flush = (length: number) => {
-    busy[slab] = 2;
-    hash.update(slab, slab * SLAB_BYTES, length);
-    const write: Promise<void> = handle.write(ringBuffer, slab * SLAB_BYTES, length, size - length).then(
+  let fillTimer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(fillTimer);
+    const offset = slabs.offsetOf(slab);
+    pending.set(slab, 2);
+    hash.update(slab, offset, filled);
+    const write: Promise<void> = handle.write(slabs.buffer, offset, filled, size - filled).then(
       () => undefined,
       (error: unknown) => {
         writeError ??= error;
       },
     );
-    const slabWritten = slab;
+    const sent = slab;
     writes.add(write);
     void write.finally(() => {
       writes.delete(write);
-      release(slabWritten);
+      done(sent);
     });
+    slab = -1;
+    filled = 0;
   };
 
   try {
@@ -64,31 +85,37 @@ export async function writeThroughSlabs(
       if (size + chunk.length > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `the file is larger than the limit of ${maxBytes} bytes`);
       let offset = 0;
       while (offset < chunk.length) {
-        if (filled === 0) {
-          await whenFree(slab);
+        if (slab === -1) {
+          await whenHeldBelow(SLABS_PER_UPLOAD);
           if (writeError) throw writeError;
+          slab = await slabs.acquire(gone.signal);
+          held++;
+          fillTimer = setTimeout(() => {
+            if (slab !== -1 && filled > 0) flush();
+          }, FILL_WINDOW_MS);
         }
         const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
-        chunk.copy(ringBuffer, slab * SLAB_BYTES + filled, offset, offset + take);
+        chunk.copy(slabs.buffer, slabs.offsetOf(slab) + filled, offset, offset + take);
         filled += take;
         offset += take;
         size += take;
-        if (filled === SLAB_BYTES) {
-          flush(filled);
-          slab = (slab + 1) % SLABS;
-          filled = 0;
-        }
+        if (filled === SLAB_BYTES) flush();
       }
     }
-    if (filled > 0) flush(filled);
-    for (let index = 0; index < SLABS; index++) await whenFree(index);
+    if (slab !== -1) flush();
+    await whenHeldBelow(1);
     if (writeError) throw writeError;
-    const sha256 = await hash.digest();
-    if (spareRings.length < CACHED_RINGS) spareRings.push(ring);
-    return { sha256, size };
+    return { sha256: await hash.digest(), size };
   } catch (error) {
-    hash.abandon();
+    clearTimeout(fillTimer);
+    if (slab !== -1) {
+      slabs.release(slab);
+      held--;
+    }
     await Promise.allSettled([...writes]);
+    await hash.abandon();
     throw error;
+  } finally {
+    source.removeListener('close', onClose);
   }
 }

@@ -30,6 +30,10 @@ export function testConfig(base: TestDatabase, overrides: Partial<Config> = {}):
     hashConcurrency: 2,
     // Argon2id at 1 MiB and 1 pass: tests make many accounts. Tests of hashing itself use PASSWORD_HASH_COST.
     passwordHashCost: { memoryKiB: 1024, passes: 1 },
+    headersTimeoutMs: 30_000,
+    requestTimeoutMs: 30_000,
+    bodyIdleTimeoutMs: 60_000,
+    uploadsPerUser: 64,
     ...base,
     ...overrides,
   };

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { CLAIM_SIZE_MAX } from '../limits.js';
 import { FilenameField, MediaTypeField, Sha256Field, UsernameField } from './common.js';
 
 export const UploadReply = Type.Object({
@@ -12,14 +13,14 @@ export type UploadReply = Static<typeof UploadReply>;
 
 export const RawUploadQuery = Type.Object({
   filename: Type.Optional(FilenameField),
-  content_type: Type.Optional(Type.String()),
+  content_type: Type.Optional(MediaTypeField),
 });
 export type RawUploadQuery = Static<typeof RawUploadQuery>;
 
 export const ClaimBody = Type.Object({
   filename: FilenameField,
   sha256: Sha256Field,
-  size: Type.Integer({ minimum: 0 }),
+  size: Type.Integer({ minimum: 0, maximum: CLAIM_SIZE_MAX }),
   content_type: Type.Optional(MediaTypeField),
   proof: Type.Optional(
     Type.Object({

@@ -1,0 +1,58 @@
+/** Upload buffers are 1 MiB slabs: large positioned writes and few messages to the hash workers. */
+export const SLAB_BYTES = 1024 * 1024;
+
+type Waiter = (slab: number) => void;
+
+/**
+ * The one pool of upload buffers that every upload in flight draws from: `count` slabs of
+ * shared memory (the hash workers read them in place). An upload that finds none free waits,
+ * its socket paused meanwhile, instead of allocating: memory does not grow with the number of
+ * uploads (API.md, "Limits, timeouts and housekeeping"). Pages are touched only once used, and
+ * the slab used last is handed out first, so a lone upload keeps reusing the same few.
+ */
+export class SlabPool {
+  readonly memory: SharedArrayBuffer;
+  readonly buffer: Buffer;
+  private readonly free: number[] = [];
+  private readonly waiters: Waiter[] = [];
+
+  constructor(readonly count: number) {
+    this.memory = new SharedArrayBuffer(count * SLAB_BYTES);
+    this.buffer = Buffer.from(this.memory);
+    for (let slab = count - 1; slab >= 0; slab--) this.free.push(slab);
+  }
+
+  offsetOf(slab: number): number {
+    return slab * SLAB_BYTES;
+  }
+
+  /** A free slab, as soon as there is one (first come, first served); rejects when `signal` aborts first. */
+  acquire(signal: AbortSignal): Promise<number> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const slab = this.free.pop();
+    if (slab !== undefined) return Promise.resolve(slab);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = (slab) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(slab);
+      };
+      const onAbort = () => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  release(slab: number): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(slab);
+    else this.free.push(slab);
+  }
+
+  /** Slabs free right now (for tests and diagnostics). */
+  get freeCount(): number {
+    return this.free.length;
+  }
+}

@@ -1,0 +1,96 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import t from 'tap';
+import { forEachDatabase } from './helpers/build-app.js';
+import { randomContent, sha256Hex, temporaryFiles } from './helpers/content.js';
+import { startFileServer } from './helpers/file-server.js';
+import { sendSlowly } from './helpers/raw-http.js';
+import { assertNothingLeft, storageState } from './helpers/storage-state.js';
+import { sleep } from './helpers/waiting.js';
+
+const MiB = 1024 * 1024;
+/** API.md's 30 s and 60 s, shortened through their settings so that the tests take seconds. */
+const DEADLINE_MS = 1500;
+/** Node checks its deadlines every tenth of the headers deadline here; the machine may be loaded. */
+const SLACK_MS = 2500;
+
+forEachDatabase(t, async (t, kind) => {
+  const { server, db, drives: [alice] } = await startFileServer(t, kind, ['alice'], {
+    headersTimeoutMs: DEADLINE_MS,
+    requestTimeoutMs: DEADLINE_MS,
+    bodyIdleTimeoutMs: DEADLINE_MS,
+  });
+  const { port } = new URL(server.url);
+  // The store starts its hashing threads at the first upload: not inside a timed test.
+  await alice.upload('warm-up.bin', randomContent(2 * MiB));
+
+  t.test('headers trickled one byte at a time are cut off at the headers deadline', async (t) => {
+    const head = Buffer.from(`GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ${'a'.repeat(500)}\r\n\r\n`);
+    const result = await sendSlowly(server.url, Buffer.alloc(0), head, { bytesPerTick: 1, intervalMs: 20, giveUpMs: 20_000 });
+    t.ok(result.closedAfterMs >= DEADLINE_MS - 100, `not before the deadline (${result.closedAfterMs} ms)`);
+    t.ok(result.closedAfterMs < DEADLINE_MS + SLACK_MS, `soon after it (${result.closedAfterMs} ms)`);
+    t.ok(result.sent < head.length, 'while the client was still sending');
+    t.equal(result.received, '', 'no answer: the connection is cut');
+  });
+
+  t.test('a /login body trickled one byte at a time is cut off: a request that is not an upload arrives whole in time', async (t) => {
+    const body = JSON.stringify({ username: 'alice', password: 'correct horse battery', padding: 'x'.repeat(200) });
+    const request = Buffer.from(
+      `POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+    );
+    // The head at once, then the body a byte every 100 ms: never idle for long, never done.
+    const result = await sendSlowly(server.url, request, Buffer.from(body), {
+      bytesPerTick: 1,
+      intervalMs: 100,
+      giveUpMs: 20_000,
+    }).catch((error: Error) => error);
+    if (result instanceof Error) return void t.fail(result.message);
+    t.ok(result.closedAfterMs >= DEADLINE_MS - 100, `not before the deadline (${result.closedAfterMs} ms)`);
+    t.ok(result.closedAfterMs < DEADLINE_MS + SLACK_MS, 'soon after it');
+    t.equal(result.received, '', 'no answer: the request never arrived whole');
+  });
+
+  t.test('a raw upload that sends 4 MiB then goes silent is cut off and leaves nothing behind', async (t) => {
+    const before = await storageState(server, db);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    const closed = once(socket, 'close');
+    socket.write(
+      `POST /cloud/my-drive/?filename=silent.bin HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${alice.token}\r\n` +
+        `Content-Type: application/octet-stream\r\nContent-Length: ${64 * MiB}\r\n\r\n`,
+    );
+    await new Promise((resolve) => socket.write(randomContent(4 * MiB), resolve));
+    const silentSince = Date.now();
+    // The server may hold the socket paused a while (its disk, its hashing threads): that time does not count.
+    await Promise.race([closed, sleep(DEADLINE_MS + SLACK_MS + 15_000)]);
+    const silentFor = Date.now() - silentSince;
+    t.ok(socket.destroyed, `the server closed the connection (${silentFor} ms of silence)`);
+    t.ok(silentFor >= DEADLINE_MS - 100, 'not before the idle deadline');
+    socket.destroy();
+    await assertNothingLeft(t, server, db, before, 'a stalled upload');
+    t.same(await temporaryFiles(server.dataDir), [], 'no temporary file in DATA_DIR');
+    t.equal((await alice.download('silent.bin')).status, 404);
+  });
+
+  t.test('an upload that keeps sending outlives the whole-request deadline: only silence cuts an upload off', async (t) => {
+    const content = randomContent(2 * MiB + 3);
+    const pieces = 8;
+    const pieceBytes = Math.ceil(content.length / pieces);
+    // About 3.5 s in all, with pauses well under the idle deadline.
+    const slow = Readable.from(
+      (async function* () {
+        for (let offset = 0; offset < content.length; offset += pieceBytes) {
+          yield content.subarray(offset, offset + pieceBytes);
+          await sleep(DEADLINE_MS / 3);
+        }
+      })(),
+    );
+    const started = Date.now();
+    const reply = await alice.upload('slow.bin', slow);
+    t.equal(reply.status, 201, JSON.stringify(reply.body));
+    t.equal(reply.body.sha256, sha256Hex(content), 'every byte arrived, in order');
+    t.ok(Date.now() - started > DEADLINE_MS, `it took ${Date.now() - started} ms`);
+  });
+});
