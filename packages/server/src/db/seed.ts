@@ -5,8 +5,8 @@ import { parseArgs } from 'node:util';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../config.js';
+import { UsageRepository } from '../repositories/usage.js';
 import { UserRepository, usernameKey } from '../repositories/users.js';
-import { Disclosure } from '../services/disclosure.js';
 import { Passwords } from '../services/passwords.js';
 import { FsBlobStore } from '../store/fs-store.js';
 import { dialectOf, openDatabase } from './open.js';
@@ -58,6 +58,10 @@ export async function insertFiles(db: Knex, files: BulkFiles): Promise<void> {
     }
   }
   await db('blobs').where('id', files.blobId).increment('ref_count', files.filenames.length);
+  // The owner's `/me` counts: kept in the transaction that adds the files, like every other change.
+  const blob = await db('blobs').where('id', files.blobId).first('size');
+  const count = files.filenames.length;
+  await new UsageRepository(db).change(files.ownerId, { files: count, bytes: count * Number(blob.size) });
 }
 
 /**
@@ -67,7 +71,7 @@ export async function insertFiles(db: Knex, files: BulkFiles): Promise<void> {
  */
 export async function withStoredBlob<T>(
   db: Knex,
-  config: Pick<Config, 'dataDir' | 'dedupThresholdMax'>,
+  config: Pick<Config, 'dataDir'>,
   content: Buffer,
   work: (trx: Knex.Transaction, blobId: number) => Promise<T>,
 ): Promise<T> {
@@ -82,13 +86,7 @@ export async function withStoredBlob<T>(
         // Published under the lock: a collection that removed the row may have taken the bytes too.
         await staged.publish();
         if (existing) return work(trx, Number(existing.id));
-        const [id] = await trx('blobs').insert({
-          sha256: staged.sha256,
-          size: staged.size,
-          ref_count: 0,
-          disclosure_threshold: new Disclosure(config).drawThreshold(),
-          created_at: Date.now(),
-        });
+        const [id] = await trx('blobs').insert({ sha256: staged.sha256, size: staged.size, ref_count: 0, created_at: Date.now() });
         return work(trx, Number(id));
       });
     } finally {
