@@ -76,12 +76,14 @@ forEachDatabase(t, async (t, kind) => {
     for (let step = 0; step < 60; step++) {
       const member = members[randomInt(members.length)];
       const names = [...owned.get(member)!];
-      const name = names.length > 0 && randomInt(2) ? names[randomInt(names.length)] : `f${randomInt(8)}`;
+      // An upload may create or replace; every other change is of a file the member owns.
+      const name = names.length > 0 ? names[randomInt(names.length)] : '';
       const action = randomInt(4);
       if (action === 0 || names.length === 0) {
-        const reply = await member.drive.upload(name, randomInt(2) ? contents[randomInt(contents.length)] : randomContent(randomInt(1, 3000)));
+        const target = names.length > 0 && randomInt(2) ? name : `f${randomInt(8)}`;
+        const reply = await member.drive.upload(target, randomInt(2) ? contents[randomInt(contents.length)] : randomContent(randomInt(1, 3000)));
         if (reply.status !== 201) t.fail(`upload: ${reply.status}`);
-        owned.get(member)!.add(name);
+        owned.get(member)!.add(target);
       } else if (action === 1) {
         if ((await member.drive.delete(name)).status === 200) owned.get(member)!.delete(name);
       } else if (action === 2) {
