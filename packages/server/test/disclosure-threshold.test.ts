@@ -76,5 +76,4 @@ forEachDatabase(t, async (t, kind) => {
     const values = await Promise.all([db, other].map((handle, index) => new SecretRepository(handle).getOrCreate('race', () => `value-${index}`)));
     t.equal(values[0], values[1]);
   });
-
 });
