@@ -11,6 +11,7 @@ import { openapiPlugin } from './plugins/openapi.js';
 import { uploadLimitsPlugin } from './plugins/upload-limits.js';
 import { LoginFailureRepository } from './repositories/login-failures.js';
 import { RegistrationRepository } from './repositories/registrations.js';
+import { SecretRepository } from './repositories/secrets.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { UserRepository } from './repositories/users.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -36,6 +37,8 @@ const GARBAGE_INTERVAL_MS = 60_000;
  * would let a 30 s deadline land anywhere up to 60 s).
  */
 const DEADLINE_CHECKS_MAX_INTERVAL_MS = 2000;
+/** Expired sessions go within an hour of expiring (API.md): swept at start-up and this often. */
+const SESSION_SWEEP_INTERVAL_MS = 10 * 60_000;
 
 /** One log line per request, when it completes (with its status and time): half of Fastify's two. */
 class CompletedRequestLog extends LogController {
@@ -56,6 +59,15 @@ class CompletedRequestLog extends LogController {
  */
 function trustHops(hops: number) {
   return (_address: string, hop: number) => hop < hops;
+}
+
+/** Runs `task` every `intervalMs` until the app closes; a failure is logged and the next run tries again. */
+function repeat(app: FastifyInstance, intervalMs: number, what: string, task: () => Promise<unknown>): void {
+  const timer = setInterval(() => {
+    task().catch((error: unknown) => app.log.warn({ err: error }, `${what} failed`));
+  }, intervalMs);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
 }
 
 /** Builds the whole server from its configuration, with every dependency wired by hand. */
@@ -110,16 +122,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await store.init();
   const swept = await store.sweepTemporary();
   if (swept > 0) app.log.info({ swept }, 'removed temporary files left by an earlier crash');
-  const disclosure = new Disclosure(config);
+  const disclosure = await Disclosure.open(config, new SecretRepository(db));
   const files = new FileService(db, store, disclosure, config.maxUploadBytes);
   const claims = new ClaimService(db, store, files, disclosure);
+  // Before the server listens: nothing uploads yet, so every unrecorded blob is a crash's leftover.
+  const unrecorded = await files.removeUnrecordedBeforeListening();
+  if (unrecorded > 0) app.log.info({ unrecorded }, 'removed stored blobs that no row records, left by an earlier crash');
   await files.collectGarbage();
   // Catches blobs whose collection a crash or an outage interrupted.
-  const garbageTimer = setInterval(() => {
-    files.collectGarbage().catch((error: unknown) => app.log.warn({ err: error }, 'garbage collection failed'));
-  }, GARBAGE_INTERVAL_MS);
-  garbageTimer.unref();
-  app.addHook('onClose', async () => clearInterval(garbageTimer));
+  repeat(app, GARBAGE_INTERVAL_MS, 'garbage collection', () => files.collectGarbage());
+  await sessions.deleteExpired(Date.now());
+  repeat(app, SESSION_SWEEP_INTERVAL_MS, 'expired session sweep', () => sessions.deleteExpired(Date.now()));
   const sharing = new SharingService(db, files, new ListCursor(config.jwtSecret));
 
   await app.register(errorHandlerPlugin);

@@ -1,3 +1,4 @@
+import { UsageRepository } from './usage.js';
 import type { Knex } from 'knex';
 import { dialectOf } from '../db/open.js';
 
@@ -20,7 +21,6 @@ export interface BlobRecord {
   sha256: string;
   size: number;
   refCount: number;
-  disclosureThreshold: number;
 }
 
 /** Rows per INSERT: 6 columns a row stays under SQLite's 32 766 bound parameters. */
@@ -148,6 +148,21 @@ export class FileRepository {
       }
     }
     await this.changeRefCount(files.blobId, files.filenames.length);
+    // The owner's `/me` counts, kept in the same transaction like every other change of files.
+    const blob = await this.db('blobs').where('id', files.blobId).first('size');
+    const count = files.filenames.length;
+    await new UsageRepository(this.db).change(files.ownerId, { files: count, bytes: count * Number(blob.size) });
+  }
+
+  /**
+   * The file's owner and content as last committed, its row locked until the transaction ends
+   * (MySQL; SQLite runs one transaction at a time): a plain read may come from a snapshot older
+   * than a concurrent replace or transfer. Undefined when the file is gone.
+   */
+  async lockFile(fileId: number): Promise<{ ownerId: number; blobId: number } | undefined> {
+    const query = this.db('files').where('id', fileId).first('owner_id', 'blob_id');
+    const row = await (this.isMysql ? query.forUpdate() : query);
+    return row ? { ownerId: Number(row.owner_id), blobId: Number(row.blob_id) } : undefined;
   }
 
   async updateContent(fileId: number, blobId: number, contentType: string, now: number): Promise<void> {
@@ -172,15 +187,9 @@ export class FileRepository {
     return row ? toBlob(row) : undefined;
   }
 
-  async insertBlob(sha256: string, size: number, disclosureThreshold: number, now: number): Promise<BlobRecord> {
-    const [id] = await this.db('blobs').insert({
-      sha256,
-      size,
-      ref_count: 0,
-      disclosure_threshold: disclosureThreshold,
-      created_at: now,
-    });
-    return { id: Number(id), sha256, size, refCount: 0, disclosureThreshold };
+  async insertBlob(sha256: string, size: number, now: number): Promise<BlobRecord> {
+    const [id] = await this.db('blobs').insert({ sha256, size, ref_count: 0, created_at: now });
+    return { id: Number(id), sha256, size, refCount: 0 };
   }
 
   async changeRefCount(blobId: number, delta: number): Promise<void> {
@@ -190,6 +199,12 @@ export class FileRepository {
   async unreferencedBlobIds(): Promise<number[]> {
     const rows = await this.db('blobs').where('ref_count', '<=', 0).select('id');
     return rows.map((row) => Number(row.id));
+  }
+
+  /** Those of `digests` that a blob row records. */
+  async recordedDigests(digests: string[]): Promise<Set<string>> {
+    const rows = await this.db('blobs').whereIn('sha256', digests).select('sha256');
+    return new Set(rows.map((row) => String(row.sha256)));
   }
 
   async deleteBlob(blobId: number): Promise<void> {
@@ -236,6 +251,5 @@ function toBlob(row: Record<string, unknown>): BlobRecord {
     sha256: String(row.sha256),
     size: Number(row.size),
     refCount: Number(row.ref_count),
-    disclosureThreshold: Number(row.disclosure_threshold),
   };
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import { dialectOf } from '../db/open.js';
 import { isUniqueViolation } from './db-errors.js';
+import { UsageRepository } from './usage.js';
 
 export type Role = 'owner' | 'friend';
 
@@ -137,6 +138,7 @@ export class SharingRepository {
    * owner's row (now a friend's) and the new owner's (a friend row, if any, becomes ownership).
    * A new owner who already owns that name is NAME_TAKEN: the unique key on
    * files(owner_id, filename) decides, so a file of theirs created a moment ago counts too.
+   * The file and its bytes move from one owner's usage to the other's.
    */
   async transfer(change: {
     fileId: number;
@@ -168,6 +170,17 @@ export class SharingRepository {
       owner_key: change.newOwnerKey,
       since: change.now,
     });
+    await new UsageRepository(this.db).move(change.previousOwnerId, change.newOwnerId, await this.contentSize(change.fileId));
+  }
+
+  /**
+   * The size of the file's content as last committed (MySQL's plain read may come from a snapshot
+   * older than a replace), read under a shared lock; the file's row is locked already.
+   */
+  private async contentSize(fileId: number): Promise<number> {
+    const query = this.db('files').join('blobs', 'blobs.id', 'files.blob_id').where('files.id', fileId).first('blobs.size as size');
+    const row = await (this.isMysql ? query.forShare() : query);
+    return Number(row.size);
   }
 
   /** The file's friends (the owner left out), in the order they were added. */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import { isUniqueViolation } from './db-errors.js';
+import { UsageRepository, type Usage } from './usage.js';
 
 export interface UserRow {
   id: number;
@@ -19,11 +20,14 @@ export class UserRepository {
 
   async create(username: string, passwordHash: string, now: number): Promise<void> {
     try {
-      await this.db('users').insert({
-        username,
-        username_key: usernameKey(username),
-        password_hash: passwordHash,
-        created_at: now,
+      await this.db.transaction(async (trx) => {
+        const [id] = await trx('users').insert({
+          username,
+          username_key: usernameKey(username),
+          password_hash: passwordHash,
+          created_at: now,
+        });
+        await new UsageRepository(trx).create(Number(id));
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('USERNAME_TAKEN', `the username '${username}' is taken`);
@@ -39,14 +43,8 @@ export class UserRepository {
     return this.db('users').select('id', 'username', 'password_hash').where('username_key', usernameKey(username)).first();
   }
 
-  /** Files owned and the sum of their sizes. */
-  async usage(userId: number): Promise<{ files: number; bytes: number }> {
-    const row = await this.db('files')
-      .join('blobs', 'blobs.id', 'files.blob_id')
-      .where('files.owner_id', userId)
-      .count({ files: '*' })
-      .sum({ bytes: 'blobs.size' })
-      .first();
-    return { files: Number(row?.files ?? 0), bytes: Number(row?.bytes ?? 0) };
+  /** Files owned and the sum of their sizes: kept counts (repositories/usage.ts), never summed here. */
+  async usage(userId: number): Promise<Usage> {
+    return new UsageRepository(this.db).find(userId);
   }
 }

@@ -8,7 +8,6 @@ import { loadConfig, type Config } from '../config.js';
 import { openDatabase } from '../db/open.js';
 import { FileRepository } from '../repositories/files.js';
 import { UserRepository, usernameKey } from '../repositories/users.js';
-import { Disclosure } from '../services/disclosure.js';
 import { Passwords } from '../services/passwords.js';
 import { FsBlobStore } from '../store/fs-store.js';
 
@@ -22,7 +21,7 @@ const SEED_CONTENT_TYPE = 'text/plain';
  */
 export async function withStoredBlob<T>(
   db: Knex,
-  config: Pick<Config, 'dataDir' | 'dedupThresholdMax'>,
+  config: Pick<Config, 'dataDir'>,
   content: Buffer,
   work: (trx: Knex.Transaction, blobId: number) => Promise<T>,
 ): Promise<T> {
@@ -37,7 +36,7 @@ export async function withStoredBlob<T>(
         // Published under the lock: a collection that removed the row may have taken the bytes too.
         await staged.publish();
         if (existing) return work(trx, existing.id);
-        const blob = await files.insertBlob(staged.sha256, staged.size, new Disclosure(config).drawThreshold(), Date.now());
+        const blob = await files.insertBlob(staged.sha256, staged.size, Date.now());
         return work(trx, blob.id);
       });
     } finally {

@@ -58,7 +58,7 @@ export class ClaimService {
       if (!locked || locked.refCount <= 0 || locked.size !== body.size || !(await this.store.stat(sha256))) {
         throw contentUnknown();
       }
-      return this.files.attach(files, caller, filename, contentType, locked);
+      return this.files.attach(trx, caller, filename, contentType, locked);
     });
     await this.files.collect(released);
     return { filename, sha256, size: body.size, deduplicated: true, replaced };
@@ -69,7 +69,7 @@ export class ClaimService {
     const stored = await files.findBlob(sha256);
     const blob = stored?.size === size ? stored : undefined;
     // Asked even for content never seen: the same work on both paths, so timing tells nothing.
-    if (!(await this.disclosure.mayDisclose(files, caller.userId, blob)) || !blob) throw contentUnknown();
+    if (!(await this.disclosure.mayDisclose(files, caller.userId, sha256, blob)) || !blob) throw contentUnknown();
     return blob;
   }
 

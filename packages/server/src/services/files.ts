@@ -4,10 +4,14 @@ import type { Readable, Writable } from 'node:stream';
 import { AppError, fileNotFound, validationFailed } from '../errors.js';
 import { FileRepository, type BlobRecord, type FileRecord } from '../repositories/files.js';
 import { inTransaction } from '../repositories/transaction.js';
+import { UsageRepository } from '../repositories/usage.js';
 import { UserRepository, usernameKey } from '../repositories/users.js';
 import type { SessionUser } from '../repositories/sessions.js';
 import type { BlobStore, StagedBlob } from '../store/blob-store.js';
 import type { Disclosure } from './disclosure.js';
+
+/** The id of a blob that `release` left with no reference: `collect` it after commit. */
+const isUnreferenced = (released: BlobRecord | undefined) => (released && released.refCount <= 1 ? released.id : null);
 
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
@@ -16,6 +20,9 @@ const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
 export type UploadPart =
   | { type: 'field'; fieldname: string; value: unknown; valueTruncated: boolean }
   | { type: 'file'; fieldname: string; filename: string; mimetype: string; file: Readable };
+
+/** Digests looked up per query when the store is checked against the database. */
+const UNRECORDED_BATCH = 500;
 
 export interface ResolvedFile extends FileRecord {
   isOwner: boolean;
@@ -143,16 +150,16 @@ export class FileService {
         let blob = seen && (await files.lockBlobById(seen.id));
         let deduplicated = false;
         if (blob) {
-          deduplicated = await this.disclosure.mayDisclose(files, caller.userId, blob);
+          deduplicated = await this.disclosure.mayDisclose(files, caller.userId, blob.sha256, blob);
           // The row outlived its bytes (a crash between unlink and commit): these bytes repair it.
           if (!(await this.store.stat(blob.sha256))) await staged.publish();
         } else {
           // The row first: a concurrent upload of this content waits on it (and retries) meanwhile.
-          blob = await files.insertBlob(staged.sha256, staged.size, this.disclosure.drawThreshold(), this.clock());
+          blob = await files.insertBlob(staged.sha256, staged.size, this.clock());
           await staged.publish();
           isPublishedUnrecorded = true;
         }
-        const { replaced, released } = await this.attach(files, caller, filename, contentType, blob);
+        const { replaced, released } = await this.attach(trx, caller, filename, contentType, blob);
         return { reply: { filename, sha256: staged.sha256, size: staged.size, deduplicated, replaced }, released };
       }).catch(async (error: unknown) => {
         // The bytes went out under their digest but the row never committed (a full disk, an outage).
@@ -172,51 +179,54 @@ export class FileService {
    * and the blob it stopped using when that one is now unreferenced: `collect` it after commit.
    */
   async attach(
-    files: FileRepository,
+    trx: Knex.Transaction,
     caller: SessionUser,
     filename: string,
     contentType: string,
     blob: BlobRecord,
   ): Promise<{ replaced: boolean; released: number | null }> {
     const now = this.clock();
+    const files = new FileRepository(trx);
     const existing = await files.findOwned(caller.userId, filename);
-    if (!existing) {
-      await files.insertFile({
-        ownerId: caller.userId,
-        ownerKey: usernameKey(caller.username),
-        filename,
-        blobId: blob.id,
-        contentType,
-        now,
-      });
+    const current = existing && (await files.lockFile(existing.id));
+    const usage = new UsageRepository(trx);
+    // Gone or handed over since the snapshot: the name is free for a new file of the caller's.
+    if (!existing || !current || current.ownerId !== caller.userId) {
+      await files.insertFile({ ownerId: caller.userId, ownerKey: usernameKey(caller.username), filename, blobId: blob.id, contentType, now });
       await files.changeRefCount(blob.id, 1);
+      await usage.change(caller.userId, { files: 1, bytes: blob.size });
       return { replaced: false, released: null };
     }
     await files.updateContent(existing.id, blob.id, contentType, now);
-    if (existing.blobId === blob.id) return { replaced: true, released: null };
+    if (current.blobId === blob.id) return { replaced: true, released: null };
     await files.changeRefCount(blob.id, 1);
-    return { replaced: true, released: await this.release(files, existing.blobId) };
+    const previous = await this.release(files, current.blobId);
+    await usage.change(caller.userId, { files: 0, bytes: blob.size - (previous?.size ?? 0) });
+    return { replaced: true, released: isUnreferenced(previous) };
   }
 
   /** Owner only; every friend loses access with the file. */
   async delete(caller: SessionUser, rawFilename: string | undefined, owner?: string): Promise<{ filename: string; deleted: true }> {
     const { filename, released } = await inTransaction(this.db, async (trx) => {
       const file = await this.resolve(caller, rawFilename, owner, trx);
-      if (!file.isOwner) throw new AppError('NOT_OWNER', `only the owner of '${file.filename}' may delete it`);
       const files = new FileRepository(trx);
+      const current = await files.lockFile(file.id);
+      if (!current) throw fileNotFound(file.filename);
+      if (current.ownerId !== caller.userId) throw new AppError('NOT_OWNER', `only the owner of '${file.filename}' may delete it`);
       await files.deleteFile(file.id);
-      return { filename: file.filename, released: await this.release(files, file.blobId) };
+      const previous = await this.release(files, current.blobId);
+      await new UsageRepository(trx).change(caller.userId, { files: -1, bytes: -(previous?.size ?? 0) });
+      return { filename: file.filename, released: isUnreferenced(previous) };
     });
     await this.collect(released);
     return { filename, deleted: true };
   }
 
-  /** Drops one reference to a blob; returns its id when nothing references it any more. */
-  private async release(files: FileRepository, blobId: number): Promise<number | null> {
+  /** Drops one reference to a blob; returns the blob as it was before (locked), if it exists. */
+  private async release(files: FileRepository, blobId: number): Promise<BlobRecord | undefined> {
     const blob = await files.lockBlobById(blobId);
-    if (!blob) return null;
-    await files.changeRefCount(blobId, -1);
-    return blob.refCount <= 1 ? blobId : null;
+    if (blob) await files.changeRefCount(blobId, -1);
+    return blob;
   }
 
   /**
@@ -242,6 +252,35 @@ export class FileService {
       if (await new FileRepository(trx).findBlob(sha256, true)) return;
       await this.store.delete(sha256);
     });
+  }
+
+  /**
+   * Removes the stored bytes that no blob row records: an upload publishes its bytes, then
+   * commits their row, and a crash in between leaves them behind. Only while nothing uploads:
+   * an upload in flight has published bytes whose row is not committed yet, so this runs at
+   * start-up, before the server listens (with the file store, one instance serves the data).
+   * Returns how many were removed.
+   */
+  async removeUnrecordedBeforeListening(): Promise<number> {
+    const files = new FileRepository(this.db);
+    let removed = 0;
+    const check = async (digests: string[]) => {
+      const recorded = await files.recordedDigests(digests);
+      for (const sha256 of digests) {
+        if (recorded.has(sha256)) continue;
+        await this.store.delete(sha256);
+        removed++;
+      }
+    };
+    let batch: string[] = [];
+    for await (const sha256 of this.store.list()) {
+      batch.push(sha256);
+      if (batch.length < UNRECORDED_BATCH) continue;
+      await check(batch);
+      batch = [];
+    }
+    if (batch.length > 0) await check(batch);
+    return removed;
   }
 
   /** Collects every unreferenced blob (left by a crash between a delete and its collection). */

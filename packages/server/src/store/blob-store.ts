@@ -40,6 +40,8 @@ export interface BlobStore {
   delete(sha256: string): Promise<void>;
   /** Releases what the store holds (threads, connections). */
   close(): Promise<void>;
+  /** Every digest stored (published), in no particular order. */
+  list(): AsyncIterable<string>;
   /** Removes temporary files that a crashed process left behind; returns how many. */
   sweepTemporary(): Promise<number>;
 }

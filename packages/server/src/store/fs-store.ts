@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
@@ -144,6 +144,19 @@ export class FsBlobStore implements BlobStore {
   async close(): Promise<void> {
     await this.uploadBuffers?.hashing.close();
     this.uploadBuffers = null;
+  }
+
+  async *list(): AsyncIterable<string> {
+    // Walked one directory at a time: a million blobs are never one array.
+    for await (const first of await opendir(this.blobDir)) {
+      if (!first.isDirectory()) continue;
+      for await (const second of await opendir(path.join(this.blobDir, first.name))) {
+        if (!second.isDirectory()) continue;
+        for await (const blob of await opendir(path.join(this.blobDir, first.name, second.name))) {
+          if (blob.isFile() && /^[0-9a-f]{64}$/.test(blob.name)) yield blob.name;
+        }
+      }
+    }
   }
 
   async sweepTemporary(): Promise<number> {

@@ -70,3 +70,17 @@ export async function startServerOn(
 export function forEachDatabase(t: Test, body: (t: Test, kind: DatabaseKind) => Promise<void>): void {
   for (const kind of DATABASES) t.test(kind, (sub) => body(sub, kind));
 }
+
+/** A second app on the same data directory and database (the first may be closed or not): a restart. */
+export async function restartServer(t: Test, server: TestServer, overrides: Partial<Config> = {}): Promise<TestServer> {
+  const config = { ...server.config, ...overrides };
+  const app = await buildApp(config);
+  t.teardown(async () => {
+    const closing = app.close();
+    app.server.closeAllConnections();
+    await closing;
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return { kind: server.kind, url: `http://127.0.0.1:${port}`, app, config, dataDir: config.dataDir };
+}

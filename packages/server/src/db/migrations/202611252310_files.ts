@@ -1,15 +1,10 @@
 import type { Knex } from 'knex';
+import { exactCollation } from '../exact-collation.js';
 
-/**
- * Filenames compare byte-exactly on both databases (API.md, "Names"): SQLite's default BINARY
- * collation does; on MariaDB a NO PAD binary collation does (utf8mb4_bin ignores trailing spaces).
- */
+/** Filenames compare byte-exactly on both databases (API.md, "Names"). */
 async function exactTextType(knex: Knex): Promise<string> {
-  if (knex.client.config.client !== 'mysql2') return 'varchar(255)';
-  const [rows] = await knex.raw("SHOW COLLATION WHERE Collation IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')");
-  const names = (rows as { Collation: string }[]).map((row) => row.Collation);
-  const collation = names.includes('utf8mb4_nopad_bin') ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
-  return `varchar(255) character set utf8mb4 collate ${collation}`;
+  const collation = await exactCollation(knex);
+  return collation ? `varchar(255) character set utf8mb4 collate ${collation}` : 'varchar(255)';
 }
 
 export async function up(knex: Knex): Promise<void> {

@@ -4,6 +4,11 @@ import * as files from './202611252310_files.js';
 import * as ownerKeyOrder from './202611252330_owner_key_order.js';
 import * as blobsUnreferenced from './202611260100_blobs_unreferenced.js';
 import * as attemptLimits from './202612021000_attempt_limits.js';
+import * as serverSecrets from './202612021100_server_secrets.js';
+import * as derivedThresholds from './202612021110_derived_thresholds.js';
+import * as userUsage from './202612021120_user_usage.js';
+import * as exactUsernameKeys from './202612021130_exact_username_keys.js';
+import * as sessionsExpiry from './202612021140_sessions_expiry.js';
 
 const migrations: Record<string, Knex.Migration> = {
   '202611252300_accounts': accounts,
@@ -11,6 +16,11 @@ const migrations: Record<string, Knex.Migration> = {
   '202611252330_owner_key_order': ownerKeyOrder,
   '202611260100_blobs_unreferenced': blobsUnreferenced,
   '202612021000_attempt_limits': attemptLimits,
+  '202612021100_server_secrets': serverSecrets,
+  '202612021110_derived_thresholds': derivedThresholds,
+  '202612021120_user_usage': userUsage,
+  '202612021130_exact_username_keys': exactUsernameKeys,
+  '202612021140_sessions_expiry': sessionsExpiry,
 };
 
 /** The migrations, imported explicitly so the compiled server needs no directory scan. */
