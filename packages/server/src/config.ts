@@ -134,7 +134,9 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd()): Conf
     uploadsPerUser: integer('UPLOADS_PER_USER', 64, 1, 100_000),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
-    problems.push(`HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}): headers are part of the request`);
+    problems.push(
+      `HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}): headers are part of the request`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   if (config.jwtSecret === '') config.jwtSecret = generatedSecret(dataDir);
@@ -148,7 +150,9 @@ function trustProxy(raw: string | undefined, problems: string[]): Config['trustP
   const value = raw?.toLowerCase();
   if (value === undefined || value === 'false' || value === '0') return false;
   if (value === 'true') {
-    problems.push('TRUST_PROXY=true is refused: it would let any client choose its address through X-Forwarded-For; give a hop count (1 behind one proxy) or the proxies\' addresses');
+    problems.push(
+      "TRUST_PROXY=true is refused: it would let any client choose its address through X-Forwarded-For; give a hop count (1 behind one proxy) or the proxies' addresses",
+    );
     return false;
   }
   if (/^\d+$/.test(value)) return Number(value);

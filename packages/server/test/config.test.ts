@@ -79,8 +79,17 @@ t.test('bad values are refused, each named', async (t) => {
   }
   t.equal(loadConfig({ TRUST_PROXY: 'false' }, dir).trustProxy, false);
   t.equal(loadConfig({ TRUST_PROXY: '1' }, dir).trustProxy, 1, 'a hop count');
-  t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,::1,loopback' }, dir).trustProxy, ['10.0.0.1', '192.168.0.0/16', '::1', 'loopback']);
-  t.match(loadConfig({ REGISTRATION: 'closed', REGISTER_LIMIT: '0', HASH_CONCURRENCY: '3' }, dir), { registration: 'closed', registerLimit: 0, hashConcurrency: 3 });
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,::1,loopback' }, dir).trustProxy, [
+    '10.0.0.1',
+    '192.168.0.0/16',
+    '::1',
+    'loopback',
+  ]);
+  t.match(loadConfig({ REGISTRATION: 'closed', REGISTER_LIMIT: '0', HASH_CONCURRENCY: '3' }, dir), {
+    registration: 'closed',
+    registerLimit: 0,
+    hashConcurrency: 3,
+  });
   t.equal(loadConfig({ DEDUP_THRESHOLD_MAX: '1' }, dir).dedupThresholdMax, 1);
   t.equal(loadConfig({ DEDUP_THRESHOLD_MAX: '1000' }, dir).dedupThresholdMax, 1000);
 });
@@ -141,7 +150,10 @@ t.test('the server starts on the embedded default, answers /health, and stops on
 t.test('request deadlines and uploads per user: API.md defaults, shortened for tests, bad values refused', async (t) => {
   const dir = await tempDir(t);
   t.match(loadConfig({}, dir), { headersTimeoutMs: 30_000, requestTimeoutMs: 30_000, bodyIdleTimeoutMs: 60_000, uploadsPerUser: 64 });
-  const short = loadConfig({ HEADERS_TIMEOUT_MS: '1500', REQUEST_TIMEOUT_MS: '2000', BODY_IDLE_TIMEOUT_MS: '1000', UPLOADS_PER_USER: '2' }, dir);
+  const short = loadConfig(
+    { HEADERS_TIMEOUT_MS: '1500', REQUEST_TIMEOUT_MS: '2000', BODY_IDLE_TIMEOUT_MS: '1000', UPLOADS_PER_USER: '2' },
+    dir,
+  );
   t.match(short, { headersTimeoutMs: 1500, requestTimeoutMs: 2000, bodyIdleTimeoutMs: 1000, uploadsPerUser: 2 });
   for (const env of [{ UPLOADS_PER_USER: '0' }, { BODY_IDLE_TIMEOUT_MS: 'soon' }, { HEADERS_TIMEOUT_MS: '40000' }]) {
     t.throws(() => loadConfig(env, dir), { name: 'ConfigError', message: new RegExp(Object.keys(env)[0]) }, JSON.stringify(env));

@@ -41,7 +41,11 @@ forEachDatabase(t, async (t, kind) => {
   t.equal((await cookieUpload('same-origin.txt', { origin: ownOrigin, 'sec-fetch-site': 'same-origin' })).status, 201, 'own origin');
   t.equal((await cookieUpload('typed.txt', { 'sec-fetch-site': 'none' })).status, 201, 'a request the user made themselves');
   t.equal((await cookieUpload('curl.txt', {})).status, 201, 'no Origin, no Sec-Fetch-Site: not a browser');
-  t.equal((await cookieUpload('bearer.txt', { origin: 'http://evil.example' }, 'bearer')).status, 201, 'a bearer token is no ambient credential');
+  t.equal(
+    (await cookieUpload('bearer.txt', { origin: 'http://evil.example' }, 'bearer')).status,
+    201,
+    'a bearer token is no ambient credential',
+  );
   t.ok(await isStored('same-origin.txt'));
   t.ok(await isStored('bearer.txt'));
 
@@ -51,9 +55,13 @@ forEachDatabase(t, async (t, kind) => {
   });
   t.equal(crossDelete.status, 403, 'a cross-site delete');
   t.ok(await isStored('curl.txt'), 'changes nothing');
-  const crossLogout = await client.call('POST', ROUTES.logout, { headers: { cookie: `token=${drive.token}`, origin: 'http://evil.example' } });
+  const crossLogout = await client.call('POST', ROUTES.logout, {
+    headers: { cookie: `token=${drive.token}`, origin: 'http://evil.example' },
+  });
   t.equal(crossLogout.status, 403, 'a cross-site logout');
-  const read = await client.call('GET', ROUTES.myDrive + '?filename=curl.txt', { headers: { cookie: `token=${drive.token}`, origin: 'http://evil.example', host } });
+  const read = await client.call('GET', ROUTES.myDrive + '?filename=curl.txt', {
+    headers: { cookie: `token=${drive.token}`, origin: 'http://evil.example', host },
+  });
   t.equal(read.status, 200, 'reads are not writes: GET is unaffected');
 });
 

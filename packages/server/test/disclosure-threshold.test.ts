@@ -44,7 +44,9 @@ forEachDatabase(t, async (t, kind) => {
   const key = Buffer.from(String(secretRow.value), 'base64url');
   t.ok(key.length >= 32, 'a key of at least 256 bits');
   const expected = (content: Buffer) => {
-    const mac = createHmac('sha256', key).update(Buffer.from(sha256Hex(content), 'hex')).digest('hex');
+    const mac = createHmac('sha256', key)
+      .update(Buffer.from(sha256Hex(content), 'hex'))
+      .digest('hex');
     return 2 + Number(BigInt(`0x${mac}`) % BigInt(THRESHOLD_MAX - 1));
   };
 
@@ -73,7 +75,9 @@ forEachDatabase(t, async (t, kind) => {
 
   t.test('two instances that make a secret at once agree on it', async (t) => {
     const other = await openServerDatabase(t, server);
-    const values = await Promise.all([db, other].map((handle, index) => new SecretRepository(handle).getOrCreate('race', () => `value-${index}`)));
+    const values = await Promise.all(
+      [db, other].map((handle, index) => new SecretRepository(handle).getOrCreate('race', () => `value-${index}`)),
+    );
     t.equal(values[0], values[1]);
   });
 });

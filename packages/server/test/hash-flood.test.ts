@@ -56,7 +56,9 @@ forEachDatabase(t, async (t, kind) => {
   await Promise.all(loops);
 
   const logins = [...loginStatuses].map(([status, count]) => `${count} × ${status}`).join(', ');
-  t.comment(`${kind}: 4 KiB download median ${median(during).toFixed(1)} ms during the login flood (${logins}); ${median(quiet).toFixed(1)} ms before it`);
+  t.comment(
+    `${kind}: 4 KiB download median ${median(during).toFixed(1)} ms during the login flood (${logins}); ${median(quiet).toFixed(1)} ms before it`,
+  );
   t.equal(failures, 0, 'every download whole');
   t.ok(median(during) < 100, `median ${median(during).toFixed(1)} ms under 100 ms`);
   t.same([...loginStatuses.keys()], [200], 'every login succeeded: the queue never overflowed');

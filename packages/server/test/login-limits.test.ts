@@ -48,23 +48,28 @@ forEachDatabase(t, async (t, kind) => {
     t.equal((await client.login('crowded', 'the right password', from('10.2.1.1'))).status, 429, 'then the right password too');
   });
 
-  t.test('behind one proxy, guesses at once from one address reach at most 100 checks, whatever X-Forwarded-For the client prepends', async (t) => {
-    // With TRUST_PROXY=1 the proxy appends the address it saw; what the client wrote before it is not trusted.
-    const spoofed = (attempt: number) => from(`198.51.100.${attempt % 250}, 203.0.113.9`);
-    // Waves of at most 60 at once: more would overflow the hashing queue (503, not counted).
-    const wave = (first: number, size: number) =>
-      Promise.all(Array.from({ length: size }, (_, index) => client.login(`stranger${first + index}`, 'wrong password', spoofed(first + index))));
-    const replies = [...(await wave(0, 40)), ...(await wave(40, 40))];
-    const last = await wave(80, 60);
-    const statuses = [...replies, ...last].map((reply) => reply.status);
-    const checked = statuses.filter((status) => status === 401).length;
-    t.equal(checked, 100, `${checked} passwords checked in all`);
-    t.equal(last.filter((reply) => reply.status === 429).length, 40, 'the last wave: 20 checked, 40 refused');
-    t.same([...new Set(statuses)].sort(), [401, 429]);
-    await client.register('neighbour', 'neighbour password');
-    t.equal((await client.login('neighbour', 'neighbour password', from('10.3.0.1, 203.0.113.9'))).status, 429);
-    t.equal((await client.login('neighbour', 'neighbour password', from('203.0.113.10'))).status, 200, 'another address is not limited');
-  });
+  t.test(
+    'behind one proxy, guesses at once from one address reach at most 100 checks, whatever X-Forwarded-For the client prepends',
+    async (t) => {
+      // With TRUST_PROXY=1 the proxy appends the address it saw; what the client wrote before it is not trusted.
+      const spoofed = (attempt: number) => from(`198.51.100.${attempt % 250}, 203.0.113.9`);
+      // Waves of at most 60 at once: more would overflow the hashing queue (503, not counted).
+      const wave = (first: number, size: number) =>
+        Promise.all(
+          Array.from({ length: size }, (_, index) => client.login(`stranger${first + index}`, 'wrong password', spoofed(first + index))),
+        );
+      const replies = [...(await wave(0, 40)), ...(await wave(40, 40))];
+      const last = await wave(80, 60);
+      const statuses = [...replies, ...last].map((reply) => reply.status);
+      const checked = statuses.filter((status) => status === 401).length;
+      t.equal(checked, 100, `${checked} passwords checked in all`);
+      t.equal(last.filter((reply) => reply.status === 429).length, 40, 'the last wave: 20 checked, 40 refused');
+      t.same([...new Set(statuses)].sort(), [401, 429]);
+      await client.register('neighbour', 'neighbour password');
+      t.equal((await client.login('neighbour', 'neighbour password', from('10.3.0.1, 203.0.113.9'))).status, 429);
+      t.equal((await client.login('neighbour', 'neighbour password', from('203.0.113.10'))).status, 200, 'another address is not limited');
+    },
+  );
 
   t.test('100 failures from one address refuse that address only', async (t) => {
     await client.register('honest', 'honest password');

@@ -40,11 +40,17 @@ forEachDatabase(t, async (t, kind) => {
   });
 
   t.test("what Node's HTTP parser refuses is answered in the error shape, with a code", async (t) => {
-    const longUrl = parseRawResponse(await exchangeRaw(server.url, `GET /health?pad=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`));
+    const longUrl = parseRawResponse(
+      await exchangeRaw(server.url, `GET /health?pad=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`),
+    );
     t.equal(longUrl.status, 431, 'a 20 KB URL');
     t.same(Object.keys(longUrl.body).sort(), ['code', 'error', 'message', 'statusCode']);
     t.same([longUrl.body.statusCode, longUrl.body.code, longUrl.body.error], [431, 'HEADERS_TOO_LARGE', 'Request Header Fields Too Large']);
-    for (const malformed of ['GET /health HTTP/1.1\r\nHost localhost\r\n\r\n', 'GET\x01 / HTTP/1.1\r\n\r\n', 'POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n']) {
+    for (const malformed of [
+      'GET /health HTTP/1.1\r\nHost localhost\r\n\r\n',
+      'GET\x01 / HTTP/1.1\r\n\r\n',
+      'POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n',
+    ]) {
       const reply = parseRawResponse(await exchangeRaw(server.url, malformed));
       t.same([reply.status, reply.body.code], [400, 'VALIDATION_FAILED'], JSON.stringify(malformed));
     }

@@ -16,7 +16,11 @@ const DEADLINE_MS = 1500;
 const SLACK_MS = 2500;
 
 forEachDatabase(t, async (t, kind) => {
-  const { server, db, drives: [alice] } = await startFileServer(t, kind, ['alice'], {
+  const {
+    server,
+    db,
+    drives: [alice],
+  } = await startFileServer(t, kind, ['alice'], {
     headersTimeoutMs: DEADLINE_MS,
     requestTimeoutMs: DEADLINE_MS,
     bodyIdleTimeoutMs: DEADLINE_MS,

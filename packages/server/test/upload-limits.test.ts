@@ -31,13 +31,22 @@ function heldUpload(url: string, token: string, filename: string, content: Buffe
 }
 
 forEachDatabase(t, async (t, kind) => {
-  const { server, db, drives: [alice, bob] } = await startFileServer(t, kind, ['alice', 'bob']);
+  const {
+    server,
+    db,
+    drives: [alice, bob],
+  } = await startFileServer(t, kind, ['alice', 'bob']);
   const auth = { authorization: `Bearer ${alice.token}` };
 
   t.test(`the ${UPLOADS_PER_USER + 1}th upload of one user in flight is 429, before its body; other users are unaffected`, async (t) => {
-    const held = Array.from({ length: UPLOADS_PER_USER }, (_, index) => heldUpload(server.url, alice.token, `held-${index}.bin`, randomContent(MiB), 1024));
+    const held = Array.from({ length: UPLOADS_PER_USER }, (_, index) =>
+      heldUpload(server.url, alice.token, `held-${index}.bin`, randomContent(MiB), 1024),
+    );
     t.teardown(() => held.forEach(({ request }) => request.destroy()));
-    t.ok(await eventually(async () => (await temporaryFiles(server.dataDir)).length === UPLOADS_PER_USER, 30_000), `${UPLOADS_PER_USER} uploads in flight`);
+    t.ok(
+      await eventually(async () => (await temporaryFiles(server.dataDir)).length === UPLOADS_PER_USER, 30_000),
+      `${UPLOADS_PER_USER} uploads in flight`,
+    );
 
     for (const contentType of ['application/octet-stream', 'multipart/form-data; boundary=xyz']) {
       const refused = await postHeadOnly(server.url, '/cloud/my-drive/?filename=one-more.bin', {
@@ -54,7 +63,10 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(other.status, 201, `bob uploads meanwhile: ${JSON.stringify(other.body)}`);
 
     held.forEach(({ request }) => request.destroy());
-    t.ok(await eventually(async () => (await alice.upload('after.bin', randomContent(1000))).status === 201, 10_000), 'slots come back when uploads end');
+    t.ok(
+      await eventually(async () => (await alice.upload('after.bin', randomContent(1000))).status === 201, 10_000),
+      'slots come back when uploads end',
+    );
   });
 
   t.test('uploads share one pool of buffers: many at once, some stalled, all complete with the right digest', async (t) => {

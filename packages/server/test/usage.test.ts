@@ -64,7 +64,14 @@ forEachDatabase(t, async (t, kind) => {
     const [{ id: catId }] = await db('users').where('username_key', 'cat').select('id');
     const content = Buffer.from('seeded for the usage test\n');
     await withStoredBlob(db, server.config, content, (trx, blobId) =>
-      new FileRepository(trx).insertManyFiles({ ownerId: catId, ownerKey: 'cat', blobId, contentType: 'text/plain', filenames: ['s1', 's2', 's3'], now: Date.now() }),
+      new FileRepository(trx).insertManyFiles({
+        ownerId: catId,
+        ownerKey: 'cat',
+        blobId,
+        contentType: 'text/plain',
+        filenames: ['s1', 's2', 's3'],
+        now: Date.now(),
+      }),
     );
     t.same(await me(cat), { files: before.files + 3, bytes: before.bytes + 3 * content.length });
     t.same(await me(cat), await summed(db, 'cat'));
@@ -82,7 +89,10 @@ forEachDatabase(t, async (t, kind) => {
       const action = randomInt(4);
       if (action === 0 || names.length === 0) {
         const target = names.length > 0 && randomInt(2) ? name : `f${randomInt(8)}`;
-        const reply = await member.drive.upload(target, randomInt(2) ? contents[randomInt(contents.length)] : randomContent(randomInt(1, 3000)));
+        const reply = await member.drive.upload(
+          target,
+          randomInt(2) ? contents[randomInt(contents.length)] : randomContent(randomInt(1, 3000)),
+        );
         if (reply.status !== 201) t.fail(`upload: ${reply.status}`);
         owned.get(member)!.add(target);
       } else if (action === 1) {

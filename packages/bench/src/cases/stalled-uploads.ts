@@ -65,8 +65,22 @@ export async function runStalledUploads(context: BenchContext): Promise<void> {
       }
       const hwm = readMemory(pid)!.peakRssKiB / 1024;
       const peak = isReset ? Math.max(hwm, sampled) : sampled;
-      context.results.add({ caseId: 'stalled-uploads', table, label: `idle RSS (${store.label})`, unit: 'MiB', higherIsBetter: false, samples: [idle] });
-      context.results.add({ caseId: 'stalled-uploads', table, label: `peak RSS (${store.label})`, unit: 'MiB', higherIsBetter: false, samples: [peak] });
+      context.results.add({
+        caseId: 'stalled-uploads',
+        table,
+        label: `idle RSS (${store.label})`,
+        unit: 'MiB',
+        higherIsBetter: false,
+        samples: [idle],
+      });
+      context.results.add({
+        caseId: 'stalled-uploads',
+        table,
+        label: `peak RSS (${store.label})`,
+        unit: 'MiB',
+        higherIsBetter: false,
+        samples: [peak],
+      });
       context.results.judge(
         judge(
           TARGETS.stalledUploadsRss,

@@ -192,7 +192,14 @@ export class FileService {
     const usage = new UsageRepository(trx);
     // Gone or handed over since the snapshot: the name is free for a new file of the caller's.
     if (!existing || !current || current.ownerId !== caller.userId) {
-      await files.insertFile({ ownerId: caller.userId, ownerKey: usernameKey(caller.username), filename, blobId: blob.id, contentType, now });
+      await files.insertFile({
+        ownerId: caller.userId,
+        ownerKey: usernameKey(caller.username),
+        filename,
+        blobId: blob.id,
+        contentType,
+        now,
+      });
       await files.changeRefCount(blob.id, 1);
       await usage.change(caller.userId, { files: 1, bytes: blob.size });
       return { replaced: false, released: null };

@@ -33,9 +33,7 @@ export class Passwords {
    * changed): the next successful login replaces it, so that every account costs the same to check.
    */
   isOutdated(hash: string): boolean {
-    const parameters = Object.fromEntries(
-      (hash.split('$')[3] ?? '').split(',').map((pair) => pair.split('=') as [string, string]),
-    );
+    const parameters = Object.fromEntries((hash.split('$')[3] ?? '').split(',').map((pair) => pair.split('=') as [string, string]));
     return (
       !hash.startsWith('$argon2id$') ||
       Number(parameters.m) !== this.cost.memoryKiB ||

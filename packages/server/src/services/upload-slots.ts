@@ -13,7 +13,12 @@ export class UploadSlots {
   take(userId: number): () => void {
     const count = this.inFlight.get(userId) ?? 0;
     if (count >= this.perUser) {
-      throw new AppError('RATE_LIMITED', `at most ${this.perUser} uploads of one user at once; retry when one finishes`, {}, { 'retry-after': '1' });
+      throw new AppError(
+        'RATE_LIMITED',
+        `at most ${this.perUser} uploads of one user at once; retry when one finishes`,
+        {},
+        { 'retry-after': '1' },
+      );
     }
     this.inFlight.set(userId, count + 1);
     let isReturned = false;
