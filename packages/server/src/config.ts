@@ -17,6 +17,8 @@ export interface Config {
   dedupThresholdMax: number;
   cookieSecure: boolean;
   logLevel: string;
+  /** Human-readable log lines (pino-pretty) when standard output is a terminal; JSON otherwise. */
+  prettyLogs: boolean;
   trustProxy: boolean;
 }
 
@@ -37,7 +39,11 @@ type Source = Record<string, string | undefined>;
  * (HOST, USER, PASSWORD, DATABASE, SECRET) are read from the file only: in a process
  * environment USER and HOST mean other things.
  */
-export function loadConfig(env: Source = process.env, cwd = process.cwd()): Config {
+export function loadConfig(
+  env: Source = process.env,
+  cwd = process.cwd(),
+  stdoutIsTerminal = process.stdout.isTTY === true,
+): Config {
   const file = readDotenv(cwd);
   const get = (key: string): string | undefined => {
     const value = env[key] ?? file[key];
@@ -97,6 +103,7 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd()): Conf
     dedupThresholdMax: integer('DEDUP_THRESHOLD_MAX', 20, 1, 1000),
     cookieSecure: boolean('COOKIE_SECURE'),
     logLevel,
+    prettyLogs: stdoutIsTerminal,
     trustProxy: boolean('TRUST_PROXY'),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -50,6 +50,7 @@ export function testConfig(base: Pick<Config, 'dataDir' | 'databaseUrl'>, overri
     dedupThresholdMax: 20,
     cookieSecure: false,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+    prettyLogs: false,
     trustProxy: false,
     ...base,
     ...overrides,
