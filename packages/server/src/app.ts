@@ -17,6 +17,7 @@ import { UserRepository } from './repositories/users.js';
 import { accountRoutes } from './routes/accounts.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
+import { homeRoutes } from './routes/home.js';
 import { sharingRoutes } from './routes/sharing.js';
 import { AccountService } from './services/accounts.js';
 import { ClaimService } from './services/claims.js';
@@ -84,6 +85,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     clientErrorHandler: clientErrorHandler(deadlines),
     logger: {
       level: config.logLevel,
+      ...(config.prettyLogs && {
+        transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
+      }),
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', 'password'],
         censor: '[redacted]',
@@ -138,6 +142,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(errorHandlerPlugin);
   await app.register(openapiPlugin);
   await app.register(authPlugin, { config, accounts });
+  await app.register(homeRoutes);
   await app.register(healthRoutes, { health });
   await app.register(accountRoutes, { config, accounts });
   await app.register(multipartPlugin, { maxUploadBytes: config.maxUploadBytes });

@@ -36,6 +36,8 @@ export interface Config {
   bodyIdleTimeoutMs: number;
   /** Uploads of one user in flight at once. */
   uploadsPerUser: number;
+  /** Human-readable log lines (pino-pretty) when standard output is a terminal; JSON otherwise. */
+  prettyLogs: boolean;
 }
 
 export interface PasswordHashCost {
@@ -63,7 +65,11 @@ type Source = Record<string, string | undefined>;
  * (HOST, USER, PASSWORD, DATABASE, SECRET) are read from the file only: in a process
  * environment USER and HOST mean other things.
  */
-export function loadConfig(env: Source = process.env, cwd = process.cwd()): Config {
+export function loadConfig(
+  env: Source = process.env,
+  cwd = process.cwd(),
+  stdoutIsTerminal = process.stdout.isTTY === true,
+): Config {
   const file = readDotenv(cwd);
   const get = (key: string): string | undefined => {
     const value = env[key] ?? file[key];
@@ -132,6 +138,7 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd()): Conf
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
     uploadsPerUser: integer('UPLOADS_PER_USER', 64, 1, 100_000),
+    prettyLogs: stdoutIsTerminal,
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     problems.push(

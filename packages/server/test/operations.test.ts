@@ -25,6 +25,16 @@ forEachDatabase(t, async (t, kind) => {
     t.ok(page.status === 200 || page.status === 302, `/docs answers ${page.status}`);
   });
 
+  t.test('GET / is a small page naming the service, with links to /docs and /health', async (t) => {
+    const reply = await fetch(`${server.url}/`);
+    t.equal(reply.status, 200);
+    t.match(reply.headers.get('content-type'), /^text\/html/);
+    const page = await reply.text();
+    t.match(page, /CloudStore \d+\.\d+\.\d+/);
+    t.match(page, /href="\/docs"/);
+    t.match(page, /href="\/health"/);
+  });
+
   t.test('unknown routes and methods answer the error shape', async (t) => {
     for (const [method, path] of [
       ['GET', '/nowhere'],

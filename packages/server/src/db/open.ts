@@ -8,8 +8,9 @@ import { migrationSource } from './migrations/index.js';
 export type Dialect = 'sqlite' | 'mysql';
 
 /** Opens the configured database (MySQL/MariaDB, else embedded SQLite in WAL mode) and migrates it. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Knex> {
-  const db = config.databaseUrl ? mysql(config.databaseUrl) : sqlite(config.dataDir);
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'logLevel'>): Promise<Knex> {
+  const log = driverLog(config.logLevel);
+  const db = config.databaseUrl ? mysql(config.databaseUrl, log) : sqlite(config.dataDir, log);
   try {
     await db.migrate.latest({ migrationSource });
   } catch (error) {
@@ -23,10 +24,24 @@ export function dialectOf(db: Knex): Dialect {
   return db.client.config.client === 'mysql2' ? 'mysql' : 'sqlite';
 }
 
-function mysql(url: string): Knex {
+/**
+ * Knex prints a driver's failures itself (a stack trace per failed connection attempt). The
+ * failure reaches the caller as an error anyway, which becomes one line at start-up or a 503 later,
+ * so Knex's own output is kept for LOG_LEVEL=debug and trace.
+ */
+function driverLog(logLevel: string): Knex.Config['log'] {
+  const verbose = logLevel === 'debug' || logLevel === 'trace';
+  const write = (message: unknown) => {
+    if (verbose) process.stderr.write(`knex: ${message instanceof Error ? message.stack : String(message)}\n`);
+  };
+  return { warn: write, error: write, deprecate: write, debug: write };
+}
+
+function mysql(url: string, log: Knex.Config['log']): Knex {
   const parsed = new URL(url);
   return knexFactory({
     client: 'mysql2',
+    log,
     connection: {
       host: parsed.hostname,
       port: parsed.port ? Number(parsed.port) : 3306,
@@ -62,10 +77,11 @@ function cachePreparedStatements(connection: BetterSqlite3.Database): void {
   }) as typeof connection.prepare;
 }
 
-function sqlite(dataDir: string): Knex {
+function sqlite(dataDir: string, log: Knex.Config['log']): Knex {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   return knexFactory({
     client: 'better-sqlite3',
+    log,
     connection: { filename: path.join(dataDir, 'cloudstore.db') },
     useNullAsDefault: true,
     pool: {

@@ -24,6 +24,7 @@ export function testConfig(base: TestDatabase, overrides: Partial<Config> = {}):
     dedupThresholdMax: 20,
     cookieSecure: false,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+    prettyLogs: false,
     trustProxy: false,
     registration: 'open',
     registerLimit: 0,

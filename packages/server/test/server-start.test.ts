@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t, { type Test } from 'tap';
+import { MYSQL_SERVER_URL } from '@cloudstore/test-helpers';
+
+const mainScript = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the server binary in an empty folder until it exits, or until `until` matches its stdout. */
+async function runServer(t: Test, args: string[], env: Record<string, string> = {}, until?: RegExp): Promise<Run> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cloudstore-start-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [mainScript, ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run: Run = { code: null, stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk) => {
+    run.stdout += chunk;
+    if (until?.test(run.stdout)) child.kill('SIGTERM');
+  });
+  child.stderr.on('data', (chunk) => (run.stderr += chunk));
+  [run.code] = await once(child, 'exit');
+  return run;
+}
+
+t.test('--help prints the settings and exits without starting', async (t) => {
+  for (const flag of ['--help', '-h']) {
+    const run = await runServer(t, [flag]);
+    t.equal(run.code, 0, flag);
+    for (const setting of ['PORT', 'DATABASE_URL', 'DATA_DIR', 'JWT_SECRET', 'LOG_LEVEL']) t.match(run.stdout, setting);
+    t.notMatch(run.stdout, /listening/i, 'it did not start');
+  }
+});
+
+t.test('--version prints the version', async (t) => {
+  const run = await runServer(t, ['--version']);
+  t.equal(run.code, 0);
+  t.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+t.test('an unknown argument is wrong usage, pointing at --help', async (t) => {
+  const run = await runServer(t, ['--port=4000']);
+  t.equal(run.code, 2);
+  t.match(run.stderr, /unknown argument '--port=4000'.*--help/);
+  t.equal(run.stdout, '');
+});
+
+t.test('a missing MariaDB database is one line naming the fix, no stack trace', async (t) => {
+  const run = await runServer(t, [], { DATABASE_URL: `${MYSQL_SERVER_URL}/cloudstore_missing_${process.pid}` });
+  t.equal(run.code, 1);
+  t.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+  t.match(run.stderr, /^cloudstore: cannot start: Unknown database .*CREATE DATABASE/);
+  t.notMatch(run.stderr, /\n\s+at /);
+});
+
+t.test('the start line names the address, the data directory, the database and the store', async (t) => {
+  const run = await runServer(t, [], { LOG_LEVEL: 'info' }, /CloudStore .* serving/);
+  const line = run.stdout.split('\n').find((entry) => entry.includes('serving'));
+  t.ok(line, 'a start line');
+  const entry = JSON.parse(line!) as Record<string, string>;
+  t.match(entry.msg, /serving http:\/\/127\.0\.0\.1:\d+ \(data in .+, database SQLite at .+cloudstore\.db, content in .+blobs\)/);
+  t.match(entry, { dataDir: /cloudstore-start-/, database: /^SQLite at /, store: /^file at / });
+});
