@@ -65,11 +65,7 @@ type Source = Record<string, string | undefined>;
  * (HOST, USER, PASSWORD, DATABASE, SECRET) are read from the file only: in a process
  * environment USER and HOST mean other things.
  */
-export function loadConfig(
-  env: Source = process.env,
-  cwd = process.cwd(),
-  stdoutIsTerminal = process.stdout.isTTY === true,
-): Config {
+export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdoutIsTerminal = process.stdout.isTTY === true): Config {
   const file = readDotenv(cwd);
   const get = (key: string): string | undefined => {
     const value = env[key] ?? file[key];

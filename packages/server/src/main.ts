@@ -70,9 +70,7 @@ main().catch((error: unknown) => {
   } else {
     const { code, message, stack } = error as { code?: string; message?: string; stack?: string };
     const hint = code ? START_HINTS[code] : undefined;
-    process.stderr.write(
-      `cloudstore: cannot start: ${message ?? String(error)}${code ? ` (${code})` : ''}${hint ? `: ${hint}` : ''}\n`,
-    );
+    process.stderr.write(`cloudstore: cannot start: ${message ?? String(error)}${code ? ` (${code})` : ''}${hint ? `: ${hint}` : ''}\n`);
     if (verboseErrors) process.stderr.write(`${stack}\n`);
   }
   process.exit(1);

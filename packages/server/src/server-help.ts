@@ -23,9 +23,7 @@ const SETTINGS: ReadonlyArray<readonly [name: string, fallback: string, meaning:
 export function serverHelp(version: string): string {
   const width = Math.max(...SETTINGS.map(([name]) => name.length));
   const fallbackWidth = Math.max(...SETTINGS.map(([, fallback]) => fallback.length));
-  const lines = SETTINGS.map(
-    ([name, fallback, meaning]) => `  ${name.padEnd(width)}  ${fallback.padEnd(fallbackWidth)}  ${meaning}`,
-  );
+  const lines = SETTINGS.map(([name, fallback, meaning]) => `  ${name.padEnd(width)}  ${fallback.padEnd(fallbackWidth)}  ${meaning}`);
   return [
     `CloudStore server ${version}: self-hosted, content-addressed file sharing.`,
     '',
