@@ -1,16 +1,10 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AsyncEntry } from '@napi-rs/keyring';
 
 /** The service name under which tokens live in the system keychain, one account per origin. */
 const KEYCHAIN_SERVICE = 'cloudstore';
 const FILE_NAME = 'credentials.json';
-
-/** The part of keytar the CLI uses. */
-interface Keychain {
-  getPassword(service: string, account: string): Promise<string | null>;
-  setPassword(service: string, account: string, password: string): Promise<void>;
-  deletePassword(service: string, account: string): Promise<boolean>;
-}
 
 interface SavedSession {
   username: string;
@@ -33,10 +27,11 @@ export interface Session {
 export type SavedIn = { keychain: true } | { keychain: false; file: string };
 
 /**
- * Sessions per server origin. The token goes to the system keychain through keytar when there
- * is one; keytar is optional (a native module that needs a desktop keychain), so without it the
- * token goes to `credentials.json`, mode 0600 in a 0700 directory. The file also keeps the
- * username and the last server, which are not secrets.
+ * Sessions per server origin. The token goes to the system keychain through @napi-rs/keyring
+ * (prebuilt per platform, nothing to compile) when there is one; without a keychain (a headless
+ * machine, no Secret Service on D-Bus, or a platform with no prebuilt binary) the token goes to
+ * `credentials.json`, mode 0600 in a 0700 directory. The file also keeps the username and the
+ * last server, which are not secrets.
  */
 export class CredentialStore {
   private readonly file: string;
@@ -52,7 +47,7 @@ export class CredentialStore {
   async load(origin: string): Promise<Session | undefined> {
     const saved = (await this.read()).sessions[origin];
     if (!saved) return undefined;
-    const token = saved.token ?? (await (await loadKeychain())?.getPassword(KEYCHAIN_SERVICE, origin).catch(() => null));
+    const token = saved.token ?? (await (await keychainEntry(origin))?.getPassword().catch(() => null));
     return token ? { username: saved.username, token } : undefined;
   }
 
@@ -71,7 +66,7 @@ export class CredentialStore {
     const saved = contents.sessions[origin];
     if (!saved) return false;
     if (saved.token === undefined) {
-      await (await loadKeychain())?.deletePassword(KEYCHAIN_SERVICE, origin).catch(() => false);
+      await (await keychainEntry(origin))?.deletePassword().catch(() => false);
     }
     delete contents.sessions[origin];
     await this.write(contents);
@@ -101,28 +96,35 @@ export class CredentialStore {
 }
 
 async function storeInKeychain(origin: string, token: string): Promise<boolean> {
-  const keychain = await loadKeychain();
-  if (!keychain) return false;
+  const entry = await keychainEntry(origin);
+  if (!entry) return false;
   try {
-    await keychain.setPassword(KEYCHAIN_SERVICE, origin, token);
+    await entry.setPassword(token);
     return true;
   } catch {
-    // keytar loads but has no keychain to talk to (a headless machine without a D-Bus secret service).
+    // A keychain that answers but refuses (locked, or the user dismissed the unlock prompt).
     return false;
   }
 }
 
-let keychain: Promise<Keychain | undefined> | undefined;
+type Keyring = typeof import('@napi-rs/keyring');
+
+let keyring: Promise<Keyring | undefined> | undefined;
 
 /**
- * keytar, imported only when a token is stored or looked up there. The specifier is a variable
- * so that the build does not require the optional package to be installed.
+ * The keychain entry of one origin, or undefined where there is no keychain. The binding is
+ * imported only when a token is stored or looked up there; its import fails on a platform with
+ * no prebuilt binary. On Linux the entry is pinned to the Secret Service: the binding's default
+ * falls back to the kernel keyring, which forgets the session at reboot, where the 0600 file
+ * keeps it. Without a Secret Service on D-Bus the constructor throws.
  */
-function loadKeychain(): Promise<Keychain | undefined> {
-  const specifier = 'keytar';
-  keychain ??= import(specifier).then(
-    (module: { default?: Keychain } & Partial<Keychain>) => module.default ?? (module as Keychain),
-    () => undefined,
-  );
-  return keychain;
+async function keychainEntry(origin: string): Promise<AsyncEntry | undefined> {
+  keyring ??= import('@napi-rs/keyring').catch(() => undefined);
+  const binding = await keyring;
+  if (!binding) return undefined;
+  try {
+    return new binding.AsyncEntry(KEYCHAIN_SERVICE, origin, { linux: { store: 'secret-service' } });
+  } catch {
+    return undefined;
+  }
 }
