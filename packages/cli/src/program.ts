@@ -65,8 +65,9 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
     .description("upload files ('-' reads standard input, with --name)")
     .argument('<path...>')
     .option('--name <name>', 'the filename on the server (one path only)')
-    .action((paths: string[], options: { name?: string }, command: Command) =>
-      invoke(() => import('./commands/put.js'), { ...globals(command), paths, name: options.name }),
+    .option('--no-clobber', 'refuse to replace a file of yours of the same name (exit 6)')
+    .action((paths: string[], options: { name?: string; clobber: boolean }, command: Command) =>
+      invoke(() => import('./commands/put.js'), { ...globals(command), paths, name: options.name, noClobber: !options.clobber }),
     );
 
   program
