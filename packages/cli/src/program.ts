@@ -74,18 +74,20 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
     .command('get')
     .description('download a file (to ./NAME, DIR/NAME, a path, or - for standard output)')
     .argument('<name>')
+    .argument('[dest]', 'where to write: a file, a directory, or - for standard output (as -o)')
     .option('-o, --output <path>', 'where to write: a file, a directory, or - for standard output')
     .addOption(owner)
     .option('-f, --force', 'overwrite an existing file')
-    .action((name: string, options: { output?: string; owner?: string; force?: boolean }, command: Command) =>
-      invoke(() => import('./commands/get.js'), {
+    .action((name: string, dest: string | undefined, options: { output?: string; owner?: string; force?: boolean }, command: Command) => {
+      if (dest !== undefined && options.output !== undefined) command.error('error: give the destination once: as DEST or with -o, not both');
+      return invoke(() => import('./commands/get.js'), {
         ...globals(command),
         name,
-        output: options.output,
+        output: dest ?? options.output,
         owner: options.owner,
         force: options.force === true,
-      }),
-    );
+      });
+    });
 
   program
     .command('rm')
