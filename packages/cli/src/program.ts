@@ -18,8 +18,9 @@ export interface ProgramIO {
 export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Command {
   const program = new Command('cloudstore')
     .description('Upload, share and download files on a CloudStore server')
-    .version(`cloudstore ${version}`, '--version', 'print the version')
+    .version(`cloudstore ${version}`, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
     .option('--server <url>', 'the server (else $CLOUDSTORE_SERVER, else the last login, else http://127.0.0.1:3000)')
     .option('--json', 'print results as JSON, one object per line')
     .option('--quiet', 'print no results or notices, only errors')
