@@ -59,12 +59,19 @@ function reportUsageError(io: IO, error: CommanderError, json: boolean, subcomma
   const helpShown = error.code === 'commander.help';
   if (!helpShown) io.stderr.write(helpPointer(subcommand));
   if (!json) return;
-  const message = helpShown ? 'a command is needed' : error.message.replace(/^error: /, '').replaceAll('\n', ' ').trim();
+  const message = helpShown
+    ? 'a command is needed'
+    : error.message
+        .replace(/^error: /, '')
+        .replaceAll('\n', ' ')
+        .trim();
   io.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message }, exit: EXIT.usage })}\n`);
 }
 
 function helpPointer(subcommand: string | undefined): string {
-  return subcommand ? `run 'cloudstore ${subcommand} --help' for its usage\n` : `run 'cloudstore --help' (or 'cloudstore COMMAND --help')\n`;
+  return subcommand
+    ? `run 'cloudstore ${subcommand} --help' for its usage\n`
+    : `run 'cloudstore --help' (or 'cloudstore COMMAND --help')\n`;
 }
 
 boundMemory();

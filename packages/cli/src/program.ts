@@ -80,7 +80,8 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
     .addOption(owner)
     .option('-f, --force', 'overwrite an existing file')
     .action((name: string, dest: string | undefined, options: { output?: string; owner?: string; force?: boolean }, command: Command) => {
-      if (dest !== undefined && options.output !== undefined) command.error('error: give the destination once: as DEST or with -o, not both');
+      if (dest !== undefined && options.output !== undefined)
+        command.error('error: give the destination once: as DEST or with -o, not both');
       return invoke(() => import('./commands/get.js'), {
         ...globals(command),
         name,

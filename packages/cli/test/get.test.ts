@@ -97,7 +97,10 @@ t.test('DEST as a positional argument: a file, a directory or -, but not togethe
 
 t.test('to standard output on a terminal: the content alone, no progress bar glued to it', async (t) => {
   const frank = await userWithFile(t, 'frank', 'hello.txt', Buffer.from('hello from frank\n'));
-  for (const args of [['get', 'hello.txt', '-'], ['get', 'hello.txt', '-o', '-']]) {
+  for (const args of [
+    ['get', 'hello.txt', '-'],
+    ['get', 'hello.txt', '-o', '-'],
+  ]) {
     const shown = await runInTerminal(frank, args);
     t.equal(shown.code, 0, shown.output);
     t.equal(shown.output, 'hello from frank\r\n', args.join(' '));

@@ -58,5 +58,9 @@ t.test('on a terminal, replacing a shared file says how many friends will read t
   t.equal(quiet.output, '', 'none with --quiet');
   await alice.upload('solo.txt', 'mine alone\n');
   const unshared = await runInTerminal(alice, ['put', 'solo.txt', '--no-progress']);
-  t.equal(unshared.output, 'solo.txt: deduplicated, nothing uploaded (11 B); it replaces your earlier solo.txt\r\n', 'none for an unshared file');
+  t.equal(
+    unshared.output,
+    'solo.txt: deduplicated, nothing uploaded (11 B); it replaces your earlier solo.txt\r\n',
+    'none for an unshared file',
+  );
 });
