@@ -21,6 +21,7 @@ export interface IO {
 
 export interface Context extends IO {
   isStdinTTY: boolean;
+  isStdoutTTY: boolean;
   isStderrTTY: boolean;
   /** `$XDG_CONFIG_HOME/cloudstore`, else `~/.config/cloudstore`. */
   configDir: string;
@@ -44,6 +45,7 @@ export function createContext(io: IO, options: OutputOptions): Context {
   return {
     ...io,
     isStdinTTY: io.stdin.isTTY === true,
+    isStdoutTTY: io.stdout.isTTY === true,
     isStderrTTY,
     configDir: configDirectory(io.env),
     output: new Output({ stdout: io.stdout, stderr: io.stderr, isStderrTTY, env: io.env, now: io.now }, options),

@@ -22,23 +22,56 @@ async function main(io: IO, argv: string[]): Promise<number> {
         if (error instanceof ReportedFailure) throw error;
         const failure = toCliError(error);
         context.output.failure(failure);
+        if (failure.exitCode === EXIT.usage) io.stderr.write(helpPointer(subcommand));
         throw new ReportedFailure(failure.exitCode);
       }
     },
   );
+  // The command being run, once commander has found it: the --help pointer names it.
+  let subcommand: string | undefined;
+  program.hook('preSubcommand', (_program, command) => {
+    subcommand = command.name();
+  });
   try {
     await program.parseAsync(argv);
     return EXIT.success;
   } catch (error) {
     if (error instanceof ReportedFailure) return error.exitCode;
     // commander has already printed the usage error, or the help and version it was asked for.
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.success : EXIT.usage;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.success;
+      reportUsageError(io, error, program.opts<{ json?: boolean }>().json === true, subcommand);
+      return EXIT.usage;
+    }
     const failure = toCliError(error);
     createContext(io, { json: false, quiet: false, progress: false }).output.failure(failure);
     return failure.exitCode;
   } finally {
     await closeConnections();
   }
+}
+
+/**
+ * After commander's own line: the way to the help (unless the help itself was just printed,
+ * for a missing command), and with --json the failure's JSON line on standard output.
+ */
+function reportUsageError(io: IO, error: CommanderError, json: boolean, subcommand: string | undefined): void {
+  const helpShown = error.code === 'commander.help';
+  if (!helpShown) io.stderr.write(helpPointer(subcommand));
+  if (!json) return;
+  const message = helpShown
+    ? 'a command is needed'
+    : error.message
+        .replace(/^error: /, '')
+        .replaceAll('\n', ' ')
+        .trim();
+  io.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message }, exit: EXIT.usage })}\n`);
+}
+
+function helpPointer(subcommand: string | undefined): string {
+  return subcommand
+    ? `run 'cloudstore ${subcommand} --help' for its usage\n`
+    : `run 'cloudstore --help' (or 'cloudstore COMMAND --help')\n`;
 }
 
 boundMemory();

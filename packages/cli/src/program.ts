@@ -18,8 +18,9 @@ export interface ProgramIO {
 export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Command {
   const program = new Command('cloudstore')
     .description('Upload, share and download files on a CloudStore server')
-    .version(`cloudstore ${version}`, '--version', 'print the version')
+    .version(`cloudstore ${version}`, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
     .option('--server <url>', 'the server (else $CLOUDSTORE_SERVER, else the last login, else http://127.0.0.1:3000)')
     .option('--json', 'print results as JSON, one object per line')
     .option('--quiet', 'print no results or notices, only errors')
@@ -65,26 +66,30 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
     .description("upload files ('-' reads standard input, with --name)")
     .argument('<path...>')
     .option('--name <name>', 'the filename on the server (one path only)')
-    .action((paths: string[], options: { name?: string }, command: Command) =>
-      invoke(() => import('./commands/put.js'), { ...globals(command), paths, name: options.name }),
+    .option('--no-clobber', 'refuse to replace a file of yours of the same name (exit 6)')
+    .action((paths: string[], options: { name?: string; clobber: boolean }, command: Command) =>
+      invoke(() => import('./commands/put.js'), { ...globals(command), paths, name: options.name, noClobber: !options.clobber }),
     );
 
   program
     .command('get')
     .description('download a file (to ./NAME, DIR/NAME, a path, or - for standard output)')
     .argument('<name>')
+    .argument('[dest]', 'where to write: a file, a directory, or - for standard output (as -o)')
     .option('-o, --output <path>', 'where to write: a file, a directory, or - for standard output')
     .addOption(owner)
     .option('-f, --force', 'overwrite an existing file')
-    .action((name: string, options: { output?: string; owner?: string; force?: boolean }, command: Command) =>
-      invoke(() => import('./commands/get.js'), {
+    .action((name: string, dest: string | undefined, options: { output?: string; owner?: string; force?: boolean }, command: Command) => {
+      if (dest !== undefined && options.output !== undefined)
+        command.error('error: give the destination once: as DEST or with -o, not both');
+      return invoke(() => import('./commands/get.js'), {
         ...globals(command),
         name,
-        output: options.output,
+        output: dest ?? options.output,
         owner: options.owner,
         force: options.force === true,
-      }),
-    );
+      });
+    });
 
   program
     .command('rm')

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { CliUser, jsonLines } from './helpers/cli.js';
+import { CliUser, jsonLines, runInTerminal } from './helpers/cli.js';
 import { sha256 } from './helpers/files.js';
 import { startProxy } from './helpers/proxy.js';
 import { startServer } from './helpers/server.js';
@@ -72,6 +72,41 @@ t.test('-o names a file, a directory (DIR/NAME), or - for standard output', asyn
 
   const missingDirectory = await bob.run(['get', 'report.csv', '-o', 'nowhere/']);
   t.equal(missingDirectory.code, 4);
+});
+
+t.test('DEST as a positional argument: a file, a directory or -, but not together with -o', async (t) => {
+  const content = Buffer.from('minutes\n');
+  const erin = await userWithFile(t, 'erin', 'notes.txt', content);
+  await mkdir(join(erin.home, 'dl'));
+
+  const intoDirectory = await erin.run(['get', 'notes.txt', 'dl/']);
+  t.equal(intoDirectory.code, 0, intoDirectory.stderr);
+  t.equal(intoDirectory.stdout, 'notes.txt: saved 8 B to dl/notes.txt\n');
+  const toPath = await erin.run(['get', 'notes.txt', 'dl/copy.txt']);
+  t.equal(toPath.code, 0, toPath.stderr);
+  t.equal(await readFile(join(erin.home, 'dl', 'copy.txt'), 'utf8'), 'minutes\n');
+  const toStdout = await erin.run(['get', 'notes.txt', '-']);
+  t.equal(toStdout.code, 0, toStdout.stderr);
+  t.equal(toStdout.stdout, 'minutes\n');
+
+  const both = await erin.run(['get', 'notes.txt', 'dl/x.txt', '-o', 'dl/y.txt']);
+  t.equal(both.code, 2);
+  t.match(both.stderr, /^cloudstore: give the destination once: as DEST or with -o, not both\n/);
+  t.same(await readdir(join(erin.home, 'dl')), ['copy.txt', 'notes.txt'], 'nothing written');
+});
+
+t.test('to standard output on a terminal: the content alone, no progress bar glued to it', async (t) => {
+  const frank = await userWithFile(t, 'frank', 'hello.txt', Buffer.from('hello from frank\n'));
+  for (const args of [
+    ['get', 'hello.txt', '-'],
+    ['get', 'hello.txt', '-o', '-'],
+  ]) {
+    const shown = await runInTerminal(frank, args);
+    t.equal(shown.code, 0, shown.output);
+    t.equal(shown.output, 'hello from frank\r\n', args.join(' '));
+  }
+  const toFile = await runInTerminal(frank, ['get', 'hello.txt', 'saved.txt']);
+  t.match(toFile.output, /downloading hello\.txt {2}/, 'a bar still shows when the file goes to disk');
 });
 
 t.test('a file that is not there, or not visible, is 4 with a JSON failure line', async (t) => {

@@ -40,11 +40,21 @@ export interface JsonResponse<T> {
   body: T;
 }
 
+/** Where the bearer token came from: a refusal of it names what the user did, not the server's cookie rules. */
+export type TokenSource = 'environment' | 'saved session';
+
+const TOKEN_REFUSED: Record<TokenSource, (origin: string) => string> = {
+  environment: (origin) =>
+    `CLOUDSTORE_TOKEN is not a valid token for ${origin} (expired, revoked or mistyped): set a current one, or unset it and run 'cloudstore login'`,
+  'saved session': (origin) => `the session saved for ${origin} is no longer valid (expired or ended): run 'cloudstore login'`,
+};
+
 /** The HTTP side of the CLI: one server origin, one optional bearer token. */
 export class ApiClient {
   constructor(
     readonly origin: string,
     private readonly token?: string,
+    private readonly tokenSource?: TokenSource,
   ) {}
 
   /** The response of a successful request, body unread; an error answer becomes an ApiError. */
@@ -114,6 +124,7 @@ export class ApiClient {
     }
     const code = typeof body.code === 'string' ? body.code : `HTTP_${statusCode}`;
     let message = typeof body.message === 'string' ? body.message : `the server answered HTTP ${statusCode}`;
+    if (code === 'UNAUTHENTICATED' && this.token && this.tokenSource) message = TOKEN_REFUSED[this.tokenSource](this.origin);
     if (Array.isArray(body.owners)) message = `${message} (owners: ${body.owners.join(', ')}): choose one with --owner`;
     if (statusCode >= 500) message = `server error (${statusCode} ${code}): ${message}`;
     const retryAfter = response.headers['retry-after'];

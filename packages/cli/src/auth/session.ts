@@ -14,9 +14,10 @@ export async function resolveServer(options: GlobalOptions, context: Context): P
 /** A client for the chosen server that sends CLOUDSTORE_TOKEN, else the session saved for it. */
 export async function authenticatedClient(options: GlobalOptions, context: Context): Promise<ApiClient> {
   const origin = await resolveServer(options, context);
-  const token = context.env.CLOUDSTORE_TOKEN || (await new CredentialStore(context.configDir).load(origin))?.token;
+  if (context.env.CLOUDSTORE_TOKEN) return new ApiClient(origin, context.env.CLOUDSTORE_TOKEN, 'environment');
+  const token = (await new CredentialStore(context.configDir).load(origin))?.token;
   if (!token) {
     throw new CliError('NOT_LOGGED_IN', `not logged in to ${origin}: run 'cloudstore login' first`, EXIT.unauthenticated);
   }
-  return new ApiClient(origin, token);
+  return new ApiClient(origin, token, 'saved session');
 }

@@ -5,12 +5,14 @@ import { authenticatedClient } from '../auth/session.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { pathExists, saveVerified, targetExists, writeVerified } from '../local/verified-write.js';
+import { NO_PROGRESS, type Progress } from '../terminal/progress.js';
 import { formatBytes } from '../terminal/units.js';
 import { forOneItem } from './shared/batch.js';
 import { checkedFilename } from './shared/filename.js';
 
 export interface GetOptions extends GlobalOptions {
   name: string;
+  /** Where to write, from `-o` or the positional DEST: never both (a usage error). */
   output?: string;
   owner?: string;
   force: boolean;
@@ -25,14 +27,17 @@ export async function run(options: GetOptions, context: Context): Promise<void> 
     if (target && !options.force && (await pathExists(target))) throw targetExists(target);
     const client = await authenticatedClient(options, context);
     const download = await startDownload(client, filename, options.owner);
-    await context.output.withProgress(`downloading ${filename}`, download.size, (progress) => {
+    const transfer = (progress: Progress) => {
       const write = { source: download.body, sha256: download.sha256, progress };
       return client.guard(() =>
         target
           ? saveVerified(write, target, { overwrite: options.force, temporaryFiles: context.temporaryFiles })
           : writeVerified(write, context.stdout),
       );
-    });
+    };
+    // The file itself goes to the terminal: a bar drawn on the same screen would be glued to it.
+    if (!target && context.isStdoutTTY) await transfer(NO_PROGRESS);
+    else await context.output.withProgress(`downloading ${filename}`, download.size, transfer);
     // Standard output carries the file itself: a result line there would corrupt it.
     if (!target) return;
     const size = download.size ?? (await stat(target)).size;

@@ -22,7 +22,7 @@ export async function run(options: LogoutOptions, context: Context): Promise<voi
     return;
   }
   try {
-    await new ApiClient(origin, token).call('POST', ROUTES.logout);
+    await new ApiClient(origin, token, context.env.CLOUDSTORE_TOKEN ? 'environment' : 'saved session').call('POST', ROUTES.logout);
   } catch (error) {
     context.output.notice(`the server could not end the session (${toCliError(error).message}); forgetting it here anyway`);
   }

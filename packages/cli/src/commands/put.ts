@@ -3,8 +3,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { UploadReply } from '@cloudstore/shared';
+import type { FriendsReply, UploadReply } from '@cloudstore/shared';
+import { ROUTES } from '@cloudstore/shared/routes';
 import { lookup } from 'mime-types';
+import { ApiError, type ApiClient } from '../api/client.js';
 import { claimByDigest, uploadBytes } from '../api/upload.js';
 import { authenticatedClient } from '../auth/session.js';
 import type { Context, GlobalOptions } from '../context.js';
@@ -17,6 +19,7 @@ import { checkedFilename } from './shared/filename.js';
 export interface PutOptions extends GlobalOptions {
   paths: string[];
   name?: string;
+  noClobber: boolean;
 }
 
 const STDIN = '-';
@@ -31,7 +34,8 @@ export async function run(options: PutOptions, context: Context): Promise<void> 
     options.paths,
     (path) => ({ label: path, fields: { path } }),
     async (path) => {
-      await withLocalContent(path, options.name, context, async (content, filename) => {
+      const check = (filename: string) => checkReplacement(client, filename, options, context);
+      await withLocalContent(path, options.name, context, check, async (content, filename) => {
         const target = { filename, contentType: guessContentType(filename) };
         const claimed = await claimByDigest(client, target, content);
         if (claimed) return report(path, claimed, false, context);
@@ -46,17 +50,52 @@ export async function run(options: PutOptions, context: Context): Promise<void> 
 
 type UseContent = (content: LocalContent, filename: string) => Promise<void>;
 
-/** Checks the path and the name it gets on the server, hashes the file where it is, and hands both to `use`. */
-async function withLocalContent(path: string, name: string | undefined, context: Context, use: UseContent) {
-  if (path === STDIN) return withSpool(context.stdin, checkedFilename(name ?? path), context, use);
+/**
+ * Checks the path and the name it gets on the server, lets `check` look at that name before
+ * anything is read, hashes the file where it is, and hands both to `use`.
+ */
+async function withLocalContent(
+  path: string,
+  name: string | undefined,
+  context: Context,
+  check: (filename: string) => Promise<void>,
+  use: UseContent,
+) {
+  if (path === STDIN) {
+    const filename = checkedFilename(name ?? path);
+    await check(filename);
+    return withSpool(context.stdin, filename, context, use);
+  }
   const stats = await stat(path);
   if (stats.isDirectory()) {
     throw new CliError('IS_A_DIRECTORY', 'is a directory: put uploads files (a glob such as dir/* names them)', EXIT.usage);
   }
   const filename = checkedFilename(name ?? basename(path));
+  await check(filename);
   if (!stats.isFile()) return withSpool(createReadStream(path), filename, context, use);
   const content = await context.output.withProgress(`hashing ${filename}`, stats.size, (progress) => hashFile(path, progress));
   await use(content, filename);
+}
+
+/**
+ * Before anything is read or sent: with --no-clobber, a name the caller already owns is a
+ * conflict; on a terminal, replacing a file that friends read is announced, because they will
+ * read the new content. One lookup answers both: the friends route answers 200 only for the
+ * caller's own file of that name (a friend's file is 403, no file 404).
+ */
+async function checkReplacement(client: ApiClient, filename: string, options: PutOptions, context: Context): Promise<void> {
+  const announce = context.isStderrTTY && !options.quiet;
+  if (!options.noClobber && !announce) return;
+  let friends: number;
+  try {
+    const { body } = await client.call<FriendsReply>('GET', `${ROUTES.driveShare}${encodeURIComponent(filename)}/`);
+    friends = body.friends.length;
+  } catch (error) {
+    if (error instanceof ApiError && ['FILE_NOT_FOUND', 'NOT_OWNER', 'AMBIGUOUS_FILENAME'].includes(error.code)) return;
+    throw error;
+  }
+  if (options.noClobber) throw new CliError('NAME_TAKEN', `you already have a file named ${filename} (--no-clobber)`, EXIT.conflict);
+  if (friends > 0) context.output.notice(`replacing ${filename}, shared with ${friends === 1 ? '1 friend' : `${friends} friends`}`);
 }
 
 /**

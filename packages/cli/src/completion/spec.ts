@@ -70,7 +70,7 @@ function describeOption(option: Option): OptionSpec {
 
 function kindOf(placeholder: string): ValueKind {
   if (placeholder === 'name') return { kind: 'remote-name' };
-  if (placeholder === 'path') return { kind: 'local-path' };
+  if (placeholder === 'path' || placeholder === 'dest') return { kind: 'local-path' };
   return { kind: 'other' };
 }
 

@@ -45,13 +45,14 @@ export class Output {
 
   /**
    * One line on standard error naming the subject and the reason; with `--json`, also the
-   * failure's own line on standard output, so that a script sees every item it asked for.
+   * failure's own line on standard output, so that a script sees every item it asked for and
+   * every failure: `{"error","exit"}` alone when no file is involved (usage, connection, login).
    */
   failure(error: CliError, subject?: Subject): void {
     this.streams.stderr.write(`${escapeControls(`cloudstore: ${subject ? `${subject.label}: ` : ''}${error.message}`)}\n`);
     if (this.streams.env.CLOUDSTORE_DEBUG === '1') this.streams.stderr.write(`${stackOf(error)}\n`);
-    if (this.options.json && subject) {
-      const line = { ...subject.fields, error: { code: error.code, message: error.message }, exit: error.exitCode };
+    if (this.options.json) {
+      const line = { ...subject?.fields, error: { code: error.code, message: error.message }, exit: error.exitCode };
       this.streams.stdout.write(`${JSON.stringify(line)}\n`);
     }
   }
