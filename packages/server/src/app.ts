@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase } from './db/open.js';
-import { FsBlobStore } from './store/fs-store.js';
+import { openBlobStore } from './store/open-store.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { multipartPlugin } from './plugins/multipart.js';
@@ -25,6 +25,8 @@ import { SharingService } from './services/sharing.js';
 
 const JSON_BODY_LIMIT = 1024 * 1024;
 const GARBAGE_INTERVAL_MS = 60_000;
+/** Leftovers of crashed or abandoned writes are at least an hour old before the sweep takes them. */
+const SWEEP_INTERVAL_MS = 3_600_000;
 
 /** One log line per request, when it completes (with its status and time): half of Fastify's two. */
 class CompletedRequestLog extends LogController {
@@ -71,12 +73,19 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     new LoginLimits(new LoginFailureRepository(db)),
     config.tokenTtlSeconds,
   );
-  const health = new HealthService(db, config.dataDir);
-  const store = new FsBlobStore(config.dataDir);
+  const store = await openBlobStore(config, db).catch(async (error: unknown) => {
+    await app.close();
+    throw error;
+  });
   app.addHook('onClose', () => store.close());
-  await store.init();
+  const health = new HealthService(db, store);
   const swept = await store.sweepTemporary();
   if (swept > 0) app.log.info({ swept }, 'removed temporary files left by an earlier crash');
+  const sweepTimer = setInterval(() => {
+    store.sweepTemporary().catch((error: unknown) => app.log.warn({ err: error }, 'sweeping abandoned writes failed'));
+  }, SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
+  app.addHook('onClose', async () => clearInterval(sweepTimer));
   const disclosure = new Disclosure(config);
   const files = new FileService(db, store, disclosure, config.maxUploadBytes);
   const claims = new ClaimService(db, store, files, disclosure);

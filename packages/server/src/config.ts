@@ -18,7 +18,25 @@ export interface Config {
   cookieSecure: boolean;
   logLevel: string;
   trustProxy: boolean;
+  /** Where content lives (BLOB_STORE); absent means the file store. */
+  blobStore?: BlobStoreConfig;
 }
+
+/** BLOB_STORE: `file`, or `s3://BUCKET[/PREFIX]` with the AWS SDK's own variables. */
+export type BlobStoreConfig =
+  | { kind: 'file' }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** '' or ending in '/'. */
+      prefix: string;
+      region: string;
+      /** AWS_ENDPOINT_URL_S3, for a store other than AWS. */
+      endpoint: string | null;
+      forcePathStyle: boolean;
+      /** Null: the SDK's default chain (instance role, ~/.aws) finds them. */
+      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
+    };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -98,10 +116,48 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd()): Conf
     cookieSecure: boolean('COOKIE_SECURE'),
     logLevel,
     trustProxy: boolean('TRUST_PROXY'),
+    blobStore: blobStoreConfig(get, boolean, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   if (config.jwtSecret === '') config.jwtSecret = generatedSecret(dataDir);
   return config;
+}
+
+/** AWS's rule for bucket names (3–63 lower-case letters, digits, dots, hyphens). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function blobStoreConfig(get: (key: string) => string | undefined, boolean: (key: string) => boolean, problems: string[]): BlobStoreConfig {
+  const raw = get('BLOB_STORE') ?? 'file';
+  if (raw === 'file') return { kind: 'file' };
+  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(raw);
+  if (!match) {
+    problems.push(`BLOB_STORE must be file or s3://BUCKET[/PREFIX], got '${raw}'`);
+    return { kind: 'file' };
+  }
+  const [, bucket, rawPrefix = ''] = match;
+  if (!BUCKET_NAME.test(bucket)) problems.push(`BLOB_STORE names an invalid bucket '${bucket}' (3 to 63 lower-case letters, digits, dots, hyphens)`);
+  const prefix = rawPrefix.replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && prefix.split('/').some((segment) => ['', '.', '..'].includes(segment))) {
+    problems.push(`BLOB_STORE has an invalid prefix '${rawPrefix}'`);
+  }
+  const endpoint = get('AWS_ENDPOINT_URL_S3') ?? null;
+  if (endpoint !== null && !/^https?:\/\/[^/\s]+/.test(endpoint)) problems.push(`AWS_ENDPOINT_URL_S3 must be an http:// or https:// URL, got '${endpoint}'`);
+  const accessKeyId = get('AWS_ACCESS_KEY_ID');
+  const secretAccessKey = get('AWS_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
+  }
+  const sessionToken = get('AWS_SESSION_TOKEN');
+  return {
+    kind: 's3',
+    bucket,
+    prefix: prefix === '' ? '' : `${prefix}/`,
+    // Stores other than AWS ignore the region, but the SDK signs with one.
+    region: get('AWS_REGION') ?? get('AWS_DEFAULT_REGION') ?? 'us-east-1',
+    endpoint,
+    forcePathStyle: boolean('S3_FORCE_PATH_STYLE'),
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : null,
+  };
 }
 
 function readDotenv(cwd: string): Source {

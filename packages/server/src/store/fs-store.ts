@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
 import type { BlobStore, ByteRange, StagedBlob, WriteOptions } from './blob-store.js';
 import { HashPool } from './hash-pool.js';
 import { writeThroughSlabs } from './slab-writer.js';
+import { writeFlushed } from './write-flushed.js';
 
 const TEMPORARY_SUFFIX = '.part';
 /**
@@ -29,7 +30,7 @@ export class FsBlobStore implements BlobStore {
   /** Created at the first write: a store that only reads needs no threads. */
   private hashPool: HashPool | null = null;
 
-  constructor(root: string) {
+  constructor(private readonly root: string) {
     this.blobDir = path.join(root, 'blobs');
     this.temporaryDir = path.join(root, 'tmp');
   }
@@ -135,6 +136,13 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async isAvailable(): Promise<boolean> {
+    return access(this.root, constants.W_OK).then(
+      () => true,
+      () => false,
+    );
+  }
+
   async close(): Promise<void> {
     await this.hashPool?.close();
     this.hashPool = null;
@@ -186,17 +194,3 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-
-/** Resolves once `chunk` has left for the socket, rejects if the destination closes before. */
-function writeFlushed(destination: Writable, chunk: Buffer): Promise<void> {
-  if (destination.destroyed) return Promise.reject(new Error('the client went away'));
-  return new Promise((resolve, reject) => {
-    const onClose = () => reject(new Error('the client went away'));
-    destination.once('close', onClose);
-    destination.write(chunk, (error) => {
-      destination.removeListener('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    });
-  });
-}

@@ -1,4 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { HashPool } from './hash-pool.js';
@@ -9,6 +8,11 @@ const SLABS = 4;
 const CACHED_RINGS = 4;
 const spareRings: SharedArrayBuffer[] = [];
 
+/** Where the slabs go, in order: a file (a FileHandle) or an object store upload. */
+export interface SlabSink {
+  write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
+}
+
 /**
  * Copies a stream into a ring of 1 MiB slabs of shared memory; each full slab is written to
  * the file (positioned writes, on libuv's thread pool) and hashed by a worker thread at the
@@ -17,7 +21,7 @@ const spareRings: SharedArrayBuffer[] = [];
  */
 export async function writeThroughSlabs(
   source: Readable,
-  handle: FileHandle,
+  handle: SlabSink,
   pool: HashPool,
   maxBytes: number,
 ): Promise<{ sha256: string; size: number }> {
