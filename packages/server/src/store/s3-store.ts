@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
@@ -242,7 +242,14 @@ export class S3BlobStore implements BlobStore {
       const object = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: objectName, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
       );
-      return object.Body as Readable;
+      const body = object.Body as Readable;
+      if (!range) return body;
+      // An engine that ignores Range answers 200 with the whole object (s3rver does for bytes=0-0).
+      if (object.ContentRange === undefined && range.start !== 0) {
+        body.destroy();
+        throw new Error(`the store ignored the range ${range.start}-${range.end} of ${objectName}`);
+      }
+      return Readable.from(firstBytes(body, range.end - range.start + 1), { objectMode: false });
     } catch (error) {
       throw translateS3Error(error);
     }
@@ -254,5 +261,18 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       if (!isNotFound(error)) throw translateS3Error(error);
     }
+  }
+}
+
+/** The first `length` bytes of `body`; the rest is not read (the request is cut). */
+async function* firstBytes(body: Readable, length: number): AsyncGenerator<Buffer> {
+  let left = length;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (chunk.length >= left) {
+      yield chunk.subarray(0, left);
+      return;
+    }
+    left -= chunk.length;
+    yield chunk;
   }
 }
