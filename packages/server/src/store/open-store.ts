@@ -27,6 +27,9 @@ export async function openBlobStore(config: { dataDir: string; blobStore?: BlobS
     // that carry them) are unknown to Ceph RGW 16 and others. SigV4 still covers the bytes.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // With Expect: 100-continue the SDK opens a fresh connection for each body and waits up to
+    // a second for an answer that some engines never send; our bodies are parts we just read.
+    expectContinueHeader: false,
     requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: SOCKET_TIMEOUT_MS },
   });
   const store = new S3BlobStore({ client, bucket: chosen.bucket, prefix: chosen.prefix, db });

@@ -21,6 +21,8 @@ export class S3Proxy {
   answer: ((response: http.ServerResponse) => void) | null = null;
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
+  /** No connection to the store outlives its request: the store must be able to close. */
+  private readonly agent = new http.Agent({ keepAlive: false });
   private port = 0;
 
   private constructor(private readonly upstream: URL) {
@@ -34,7 +36,10 @@ export class S3Proxy {
   static async start(t: Test, upstream: string): Promise<S3Proxy> {
     const proxy = new S3Proxy(new URL(upstream));
     await proxy.open();
-    t.teardown(() => proxy.close());
+    t.teardown(async () => {
+      await proxy.close();
+      proxy.agent.destroy();
+    });
     return proxy;
   }
 
@@ -72,7 +77,7 @@ export class S3Proxy {
       return;
     }
     const upstream = http.request(
-      { host: this.upstream.hostname, port: this.upstream.port, method: request.method, path: request.url, headers: request.headers },
+      { host: this.upstream.hostname, port: this.upstream.port, method: request.method, path: request.url, headers: request.headers, agent: this.agent },
       (reply) => {
         response.writeHead(reply.statusCode ?? 502, reply.headers);
         reply.pipe(response);

@@ -38,6 +38,7 @@ export function s3Client(t: Test, endpoint: S3Endpoint, url = endpoint.url): S3C
     credentials: { accessKeyId: endpoint.accessKeyId, secretAccessKey: endpoint.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    expectContinueHeader: false,
   });
   t.teardown(() => client.destroy());
   return client;
