@@ -1,7 +1,12 @@
+import type { Knex } from 'knex';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Config } from './config.js';
+import type { BlobStoreConfig, Config } from './config.js';
 import { openDatabase } from './db/open.js';
-import { openBlobStore } from './store/open-store.js';
+import { BlobObjectRepository } from './repositories/blob-objects.js';
+import type { BlobStore } from './store/blob-store.js';
+import { FsBlobStore } from './store/fs-store.js';
+import { createS3Client } from './store/s3-client.js';
+import { S3BlobStore } from './store/s3-store.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { multipartPlugin } from './plugins/multipart.js';
@@ -39,6 +44,27 @@ class CompletedRequestLog extends LogController {
   }
 }
 
+/** The store BLOB_STORE names, ready for use; refuses (one line) when it cannot be used. */
+async function openBlobStore(dataDir: string, chosen: BlobStoreConfig, db: Knex): Promise<BlobStore> {
+  const store =
+    chosen.kind === 'file'
+      ? new FsBlobStore(dataDir)
+      : new S3BlobStore({
+          client: createS3Client(chosen),
+          bucket: chosen.bucket,
+          prefix: chosen.prefix,
+          db,
+          objects: (handle) => new BlobObjectRepository(handle),
+        });
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
 /** Builds the whole server from its configuration, with every dependency wired by hand. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const db = await openDatabase(config);
@@ -73,7 +99,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     new LoginLimits(new LoginFailureRepository(db)),
     config.tokenTtlSeconds,
   );
-  const store = await openBlobStore(config, db).catch(async (error: unknown) => {
+  const store = await openBlobStore(config.dataDir, config.blobStore ?? { kind: 'file' }, db).catch(async (error: unknown) => {
     await app.close();
     throw error;
   });

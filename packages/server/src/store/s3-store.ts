@@ -12,7 +12,6 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Knex } from 'knex';
-import { BlobObjectRepository } from '../repositories/blob-objects.js';
 import type { BlobStore, ByteRange, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { HashPool } from './hash-pool.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
@@ -26,13 +25,28 @@ const HOUR_MS = 3_600_000;
 /** Our objects' names after the prefix: anything else under it is not ours to sweep. */
 const OBJECT_NAME = /^[0-9a-f]{32}$/;
 
+/**
+ * Where digests are mapped to objects, on a database handle (the store's own, or the caller's
+ * transaction): repositories/blob-objects.ts, handed in by app.ts (store/ sits beside
+ * repositories/, never above them).
+ */
+export interface BlobObjectMap {
+  objectOf(sha256: string): Promise<string | undefined>;
+  record(sha256: string, objectName: string, now: number): Promise<void>;
+  /** Forgets the object of `sha256`; returns its name, if there was one. */
+  forget(sha256: string): Promise<string | undefined>;
+  /** Which of `objectNames` some digest points at. */
+  recorded(objectNames: string[]): Promise<Set<string>>;
+}
+
 export interface S3StoreOptions {
   client: S3Client;
   bucket: string;
   /** '' or a prefix ending in '/'. */
   prefix: string;
-  /** Where digests are mapped to objects. */
   db: Knex;
+  /** The digest → object map on a database handle. */
+  objects: (db: Knex) => BlobObjectMap;
   /** Leftovers younger than this are never swept: a write may still be using them. */
   abandonedAfterMs?: number;
   clock?: () => number;
@@ -51,6 +65,7 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly db: Knex;
+  private readonly objects: (db: Knex) => BlobObjectMap;
   private readonly abandonedAfterMs: number;
   private readonly clock: () => number;
   private hashPool: HashPool | null = null;
@@ -60,6 +75,7 @@ export class S3BlobStore implements BlobStore {
     this.bucket = options.bucket;
     this.prefix = options.prefix;
     this.db = options.db;
+    this.objects = options.objects;
     this.abandonedAfterMs = options.abandonedAfterMs ?? HOUR_MS;
     this.clock = options.clock ?? Date.now;
   }
@@ -94,12 +110,12 @@ export class S3BlobStore implements BlobStore {
       sha256,
       size,
       publish: async (within?: Within) => {
-        await new BlobObjectRepository(within ?? this.db).record(sha256, objectName, this.clock());
+        await this.objects(within ?? this.db).record(sha256, objectName, this.clock());
       },
       discard: async () => {
         if (!liveObjects.has(objectName)) return;
         // Published, and the caller's transaction committed it: the object is the blob now.
-        if ((await new BlobObjectRepository(this.db).objectOf(sha256)) !== objectName) await this.deleteObject(objectName);
+        if ((await this.objects(this.db).objectOf(sha256)) !== objectName) await this.deleteObject(objectName);
         liveObjects.delete(objectName);
       },
     };
@@ -125,7 +141,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async stat(sha256: string, within?: Within): Promise<{ size: number } | null> {
-    const objectName = await new BlobObjectRepository(within ?? this.db).objectOf(sha256);
+    const objectName = await this.objects(within ?? this.db).objectOf(sha256);
     if (objectName === undefined) return null;
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: objectName }));
@@ -138,7 +154,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async delete(sha256: string, within?: Within): Promise<void> {
-    const objectName = await new BlobObjectRepository(within ?? this.db).forget(sha256);
+    const objectName = await this.objects(within ?? this.db).forget(sha256);
     if (objectName !== undefined) await this.deleteObject(objectName);
   }
 
@@ -210,7 +226,7 @@ export class S3BlobStore implements BlobStore {
 
   private async removeUnrecordedObjects(): Promise<number> {
     const cutoff = this.clock() - this.abandonedAfterMs;
-    const objects = new BlobObjectRepository(this.db);
+    const objects = this.objects(this.db);
     let removed = 0;
     let token: string | undefined;
     do {
@@ -236,7 +252,7 @@ export class S3BlobStore implements BlobStore {
 
   /** The object's bytes (one range of them); rejects when the digest is not stored. */
   private async open(sha256: string, range: ByteRange | undefined, within: Knex): Promise<Readable> {
-    const objectName = await new BlobObjectRepository(within).objectOf(sha256);
+    const objectName = await this.objects(within).objectOf(sha256);
     if (objectName === undefined) throw new Error(`blob ${sha256} is not stored`);
     try {
       const object = await this.client.send(

@@ -29,7 +29,7 @@ export async function startS3rver(t: Test): Promise<S3Endpoint> {
   return { engine: 's3rver', url: `http://127.0.0.1:${port}`, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 }
 
-/** An SDK client for `endpoint`, as the server configures its own (store/open-store.ts). */
+/** An SDK client for `endpoint`, as the server configures its own (store/s3-client.ts). */
 export function s3Client(t: Test, endpoint: S3Endpoint, url = endpoint.url): S3Client {
   const client = new S3Client({
     region: 'us-east-1',

@@ -7,6 +7,7 @@ import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV
 import type { Knex } from 'knex';
 import type { Test } from 'tap';
 import { openDatabase } from '../../src/db/open.js';
+import { BlobObjectRepository } from '../../src/repositories/blob-objects.js';
 import { AppError } from '../../src/errors.js';
 import { S3BlobStore, type S3StoreOptions } from '../../src/store/s3-store.js';
 import { randomContent, sha256Hex } from '../helpers/content.js';
@@ -48,6 +49,7 @@ async function createS3Store(t: Test, engine: Engine, options: Partial<S3StoreOp
     bucket: engine.bucket,
     prefix: newPrefix(),
     db: options.db ?? (await mapDatabase(t)),
+    objects: (handle) => new BlobObjectRepository(handle),
     ...options,
   });
   t.teardown(() => store.close());
@@ -199,7 +201,7 @@ export function s3StoreCases(t: Test, engine: Engine): void {
   });
 
   t.test('a missing bucket or refused credentials stop the start with one line', async (t) => {
-    const missing = new S3BlobStore({ client: s3Client(t, endpoint), bucket: 'no-such-bucket-here', prefix: '', db: await mapDatabase(t) });
+    const missing = new S3BlobStore({ client: s3Client(t, endpoint), bucket: 'no-such-bucket-here', prefix: '', db: await mapDatabase(t), objects: (handle) => new BlobObjectRepository(handle) });
     const noBucket = await missing.init().catch((error: Error) => error);
     t.match(noBucket, { message: /^BLOB_STORE s3:\/\/no-such-bucket-here\/: the bucket does not exist \(NoSuchBucket\)$/ });
     const denied = new S3BlobStore({
@@ -207,6 +209,7 @@ export function s3StoreCases(t: Test, engine: Engine): void {
       bucket,
       prefix: '',
       db: await mapDatabase(t),
+      objects: (handle) => new BlobObjectRepository(handle),
     });
     const refused = await denied.init().catch((error: Error) => error);
     t.ok(refused instanceof Error && !refused.message.includes('\n'), `one line: ${(refused as Error).message}`);
