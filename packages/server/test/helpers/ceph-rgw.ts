@@ -35,19 +35,25 @@ async function freePortPair(): Promise<number> {
  * state in a temporary folder, stopped when `t` ends. `{ skip }` says why when it cannot run.
  */
 export async function startCephRgw(t: Test): Promise<S3Endpoint | { skip: string }> {
-  const directory = await mkdtemp(path.join(tmpdir(), 'cloudstore-ceph-'));
-  const port = await freePortPair();
-  t.teardown(async () => {
-    await run(SCRIPT, ['stop', directory]).catch(() => {});
-    await rm(directory, { recursive: true, force: true });
-  });
-  try {
-    const { stdout } = await run(SCRIPT, ['start', directory, String(port)], { timeout: START_TIMEOUT_MS });
-    const [accessKeyId, secretAccessKey] = stdout.trim().split(' ');
-    return { engine: 'ceph-rgw', url: `http://127.0.0.1:${port}`, accessKeyId, secretAccessKey };
-  } catch (error) {
-    const { code, stderr } = error as { code?: number; stderr?: string };
-    if (code === 2) return { skip: `Ceph RGW is not installed (${stderr?.trim()})` };
-    throw new Error(`Ceph RGW did not start: ${stderr?.trim() ?? String(error)}`);
+  let failure = '';
+  // A second try on other ports: the pair found free may be taken before the daemons bind it.
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const directory = await mkdtemp(path.join(tmpdir(), 'cloudstore-ceph-'));
+    const port = await freePortPair();
+    t.teardown(async () => {
+      await run(SCRIPT, ['stop', directory]).catch(() => {});
+      await rm(directory, { recursive: true, force: true });
+    });
+    try {
+      const { stdout } = await run(SCRIPT, ['start', directory, String(port)], { timeout: START_TIMEOUT_MS });
+      const [accessKeyId, secretAccessKey] = stdout.trim().split(' ');
+      return { engine: 'ceph-rgw', url: `http://127.0.0.1:${port}`, accessKeyId, secretAccessKey };
+    } catch (error) {
+      const { code, stderr } = error as { code?: number; stderr?: string };
+      if (code === 2) return { skip: `Ceph RGW is not installed (${stderr?.trim()})` };
+      failure = stderr?.trim() || String(error);
+      await run(SCRIPT, ['stop', directory]).catch(() => {});
+    }
   }
+  throw new Error(`Ceph RGW did not start: ${failure}`);
 }
