@@ -55,7 +55,8 @@ export async function writeThroughSlabs(
   // ended also closes, while its last chunk may still wait for a slab.)
   const gone = new AbortController();
   const onClose = () => {
-    if (source.readableAborted) gone.abort(new Error('the upload stream closed before its end'));
+    // The source's own error, when it has one, is the one the caller sees.
+    if (source.readableAborted) gone.abort(source.errored ?? new Error('the upload stream closed before its end'));
   };
   source.once('close', onClose);
 
