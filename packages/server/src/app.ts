@@ -1,7 +1,12 @@
+import type { Knex } from 'knex';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Config } from './config.js';
+import type { BlobStoreConfig, Config } from './config.js';
 import { openDatabase } from './db/open.js';
+import { BlobObjectRepository } from './repositories/blob-objects.js';
+import type { BlobStore } from './store/blob-store.js';
 import { FsBlobStore } from './store/fs-store.js';
+import { createS3Client } from './store/s3-client.js';
+import { S3BlobStore } from './store/s3-store.js';
 import { clientErrorHandler } from './http/client-errors.js';
 import { RequestDeadlines } from './http/request-deadlines.js';
 import { authPlugin } from './plugins/auth.js';
@@ -40,6 +45,8 @@ const GARBAGE_INTERVAL_MS = 60_000;
 const DEADLINE_CHECKS_MAX_INTERVAL_MS = 2000;
 /** Expired sessions go within an hour of expiring (API.md): swept at start-up and this often. */
 const SESSION_SWEEP_INTERVAL_MS = 10 * 60_000;
+/** Leftovers of crashed or abandoned writes are at least an hour old before the sweep takes them. */
+const SWEEP_INTERVAL_MS = 3_600_000;
 
 /** One log line per request, when it completes (with its status and time): half of Fastify's two. */
 class CompletedRequestLog extends LogController {
@@ -69,6 +76,27 @@ function repeat(app: FastifyInstance, intervalMs: number, what: string, task: ()
   }, intervalMs);
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
+}
+
+/** The store BLOB_STORE names, ready for use; refuses (one line) when it cannot be used. */
+async function openBlobStore(dataDir: string, chosen: BlobStoreConfig, db: Knex): Promise<BlobStore> {
+  const store =
+    chosen.kind === 'file'
+      ? new FsBlobStore(dataDir)
+      : new S3BlobStore({
+          client: createS3Client(chosen),
+          bucket: chosen.bucket,
+          prefix: chosen.prefix,
+          db,
+          objects: (handle) => new BlobObjectRepository(handle),
+        });
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
 }
 
 /** Builds the whole server from its configuration, with every dependency wired by hand. */
@@ -120,18 +148,26 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     new RegistrationLimits(new RegistrationRepository(db), config.registerLimit),
     { tokenTtlSeconds: config.tokenTtlSeconds, isRegistrationOpen: config.registration === 'open' },
   );
-  const health = new HealthService(db, config.dataDir);
-  const store = new FsBlobStore(config.dataDir);
+  const blobStore = config.blobStore ?? { kind: 'file' };
+  const store = await openBlobStore(config.dataDir, blobStore, db).catch(async (error: unknown) => {
+    await app.close();
+    throw error;
+  });
   app.addHook('onClose', () => store.close());
-  await store.init();
+  const health = new HealthService(db, store);
   const swept = await store.sweepTemporary();
   if (swept > 0) app.log.info({ swept }, 'removed temporary files left by an earlier crash');
+  repeat(app, SWEEP_INTERVAL_MS, 'sweeping abandoned writes', () => store.sweepTemporary());
   const disclosure = await Disclosure.open(config, new SecretRepository(db));
   const files = new FileService(db, store, disclosure, config.maxUploadBytes);
   const claims = new ClaimService(db, store, files, disclosure);
   // Before the server listens: nothing uploads yet, so every unrecorded blob is a crash's leftover.
-  const unrecorded = await files.removeUnrecordedBeforeListening();
-  if (unrecorded > 0) app.log.info({ unrecorded }, 'removed stored blobs that no row records, left by an earlier crash');
+  // Only the file store's instance is alone: on S3 another instance may be uploading, and the
+  // hourly sweep removes unrecorded objects once they are an hour old (API.md).
+  if (blobStore.kind === 'file') {
+    const unrecorded = await files.removeUnrecordedBeforeListening();
+    if (unrecorded > 0) app.log.info({ unrecorded }, 'removed stored blobs that no row records, left by an earlier crash');
+  }
   await files.collectGarbage();
   // Catches blobs whose collection a crash or an outage interrupted.
   repeat(app, GARBAGE_INTERVAL_MS, 'garbage collection', () => files.collectGarbage());

@@ -38,6 +38,8 @@ export interface Config {
   uploadsPerUser: number;
   /** Human-readable log lines (pino-pretty) when standard output is a terminal; JSON otherwise. */
   prettyLogs: boolean;
+  /** Where content lives (BLOB_STORE); absent means the file store. */
+  blobStore?: BlobStoreConfig;
 }
 
 export interface PasswordHashCost {
@@ -47,6 +49,22 @@ export interface PasswordHashCost {
 
 /** OWASP's recommended Argon2id cost (19 MiB, 2 passes, 1 lane): about 75 ms of one core. */
 export const PASSWORD_HASH_COST: PasswordHashCost = { memoryKiB: 19456, passes: 2 };
+
+/** BLOB_STORE: `file`, or `s3://BUCKET[/PREFIX]` with the AWS SDK's own variables. */
+export type BlobStoreConfig =
+  | { kind: 'file' }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** '' or ending in '/'. */
+      prefix: string;
+      region: string;
+      /** AWS_ENDPOINT_URL_S3, for a store other than AWS. */
+      endpoint: string | null;
+      forcePathStyle: boolean;
+      /** Null: the SDK's default chain (instance role, ~/.aws) finds them. */
+      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
+    };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -135,6 +153,7 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdou
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
     uploadsPerUser: integer('UPLOADS_PER_USER', 64, 1, 100_000),
     prettyLogs: stdoutIsTerminal,
+    blobStore: blobStoreConfig(get, boolean, problems),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     problems.push(
@@ -182,6 +201,45 @@ function registration(raw: string | undefined, problems: string[]): Config['regi
   if (value === 'open' || value === 'closed') return value;
   problems.push(`REGISTRATION must be open or closed, got '${raw}'`);
   return 'open';
+}
+
+/** AWS's rule for bucket names (3–63 lower-case letters, digits, dots, hyphens). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function blobStoreConfig(get: (key: string) => string | undefined, boolean: (key: string) => boolean, problems: string[]): BlobStoreConfig {
+  const raw = get('BLOB_STORE') ?? 'file';
+  if (raw === 'file') return { kind: 'file' };
+  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(raw);
+  if (!match) {
+    problems.push(`BLOB_STORE must be file or s3://BUCKET[/PREFIX], got '${raw}'`);
+    return { kind: 'file' };
+  }
+  const [, bucket, rawPrefix = ''] = match;
+  if (!BUCKET_NAME.test(bucket))
+    problems.push(`BLOB_STORE names an invalid bucket '${bucket}' (3 to 63 lower-case letters, digits, dots, hyphens)`);
+  const prefix = rawPrefix.replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && prefix.split('/').some((segment) => ['', '.', '..'].includes(segment))) {
+    problems.push(`BLOB_STORE has an invalid prefix '${rawPrefix}'`);
+  }
+  const endpoint = get('AWS_ENDPOINT_URL_S3') ?? null;
+  if (endpoint !== null && !/^https?:\/\/[^/\s]+/.test(endpoint))
+    problems.push(`AWS_ENDPOINT_URL_S3 must be an http:// or https:// URL, got '${endpoint}'`);
+  const accessKeyId = get('AWS_ACCESS_KEY_ID');
+  const secretAccessKey = get('AWS_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
+  }
+  const sessionToken = get('AWS_SESSION_TOKEN');
+  return {
+    kind: 's3',
+    bucket,
+    prefix: prefix === '' ? '' : `${prefix}/`,
+    // Stores other than AWS ignore the region, but the SDK signs with one.
+    region: get('AWS_REGION') ?? get('AWS_DEFAULT_REGION') ?? 'us-east-1',
+    endpoint,
+    forcePathStyle: boolean('S3_FORCE_PATH_STYLE'),
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : null,
+  };
 }
 
 function readDotenv(cwd: string): Source {

@@ -55,7 +55,7 @@ export class ClaimService {
       const files = new FileRepository(trx);
       const locked = await files.findBlob(sha256, true);
       // Deleted since the challenge: nothing left to claim.
-      if (!locked || locked.refCount <= 0 || locked.size !== body.size || !(await this.store.stat(sha256))) {
+      if (!locked || locked.refCount <= 0 || locked.size !== body.size || !(await this.store.stat(sha256, trx))) {
         throw contentUnknown();
       }
       return this.files.attach(trx, caller, filename, contentType, locked);

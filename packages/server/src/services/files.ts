@@ -152,11 +152,11 @@ export class FileService {
         if (blob) {
           deduplicated = await this.disclosure.mayDisclose(files, caller.userId, blob.sha256, blob);
           // The row outlived its bytes (a crash between unlink and commit): these bytes repair it.
-          if (!(await this.store.stat(blob.sha256))) await staged.publish();
+          if (!(await this.store.stat(blob.sha256, trx))) await staged.publish(trx);
         } else {
           // The row first: a concurrent upload of this content waits on it (and retries) meanwhile.
           blob = await files.insertBlob(staged.sha256, staged.size, this.clock());
-          await staged.publish();
+          await staged.publish(trx);
           isPublishedUnrecorded = true;
         }
         const { replaced, released } = await this.attach(trx, caller, filename, contentType, blob);
@@ -249,7 +249,7 @@ export class FileService {
       const blob = await files.lockBlobById(blobId);
       if (!blob || blob.refCount > 0) return;
       await files.deleteBlob(blobId);
-      await this.store.delete(blob.sha256);
+      await this.store.delete(blob.sha256, trx);
     });
   }
 
@@ -257,7 +257,7 @@ export class FileService {
   private async discardUnrecorded(sha256: string): Promise<void> {
     await inTransaction(this.db, async (trx) => {
       if (await new FileRepository(trx).findBlob(sha256, true)) return;
-      await this.store.delete(sha256);
+      await this.store.delete(sha256, trx);
     });
   }
 

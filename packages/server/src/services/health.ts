@@ -1,11 +1,11 @@
-import { access, constants } from 'node:fs/promises';
 import type { Knex } from 'knex';
+import type { BlobStore } from '../store/blob-store.js';
 
-/** Whether the database and the data directory answer. */
+/** Whether the database and the content store answer. */
 export class HealthService {
   constructor(
     private readonly db: Knex,
-    private readonly dataDir: string,
+    private readonly store: BlobStore,
   ) {}
 
   async problem(): Promise<string | null> {
@@ -14,11 +14,7 @@ export class HealthService {
     } catch {
       return 'the database is unavailable';
     }
-    try {
-      await access(this.dataDir, constants.W_OK);
-    } catch {
-      return 'the storage is unavailable';
-    }
+    if (!(await this.store.isAvailable())) return 'the storage is unavailable';
     return null;
   }
 }

@@ -1,12 +1,21 @@
+import type { Knex } from 'knex';
 import type { Readable, Writable } from 'node:stream';
+
+/**
+ * The caller's open transaction, given to the calls it makes inside one. A store that maps
+ * digests to objects in the database (s3-store.ts) reads and writes that map through it, so
+ * the map commits or rolls back with the caller's rows, and SQLite's one connection is not
+ * asked for twice. The file store names its files by digest and ignores it.
+ */
+export type Within = Knex | undefined;
 
 /** Bytes written to a temporary place and hashed, not yet visible under their digest. */
 export interface StagedBlob {
   readonly sha256: string;
   readonly size: number;
-  /** Moves the bytes under their digest (idempotent; identical content may already be there). */
-  publish(): Promise<void>;
-  /** Removes the temporary bytes, if they are still there. */
+  /** Makes the bytes readable under their digest (idempotent; identical content may already be there). */
+  publish(within?: Within): Promise<void>;
+  /** Removes the bytes unless they were published, if they are still there. */
   discard(): Promise<void>;
 }
 
@@ -36,12 +45,17 @@ export interface BlobStore {
    */
   copyTo(sha256: string, range: ByteRange, destination: Writable): Promise<void>;
   /** The blob's size, or null when it is not stored. */
-  stat(sha256: string): Promise<{ size: number } | null>;
-  delete(sha256: string): Promise<void>;
+  stat(sha256: string, within?: Within): Promise<{ size: number } | null>;
+  delete(sha256: string, within?: Within): Promise<void>;
+  /** Whether the store answers now (for /health). */
+  isAvailable(): Promise<boolean>;
   /** Releases what the store holds (threads, connections). */
   close(): Promise<void>;
   /** Every digest stored (published), in no particular order. */
   list(): AsyncIterable<string>;
-  /** Removes temporary files that a crashed process left behind; returns how many. */
+  /**
+   * Removes what crashed or abandoned writes left behind (never what a write in progress is
+   * writing); returns how many.
+   */
   sweepTemporary(): Promise<number>;
 }

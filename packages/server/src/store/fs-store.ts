@@ -1,25 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
 import type { BlobStore, ByteRange, StagedBlob, WriteOptions } from './blob-store.js';
-import { HashPool } from './hash-pool.js';
-import { SlabPool } from './slab-pool.js';
 import { writeThroughSlabs } from './slab-writer.js';
+import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
+import { writeFlushed } from './write-flushed.js';
 
 const TEMPORARY_SUFFIX = '.part';
-/**
- * Hashing runs on worker threads while the main thread moves bytes to the disk: measured
- * faster than hashing inline, behind multipart as well as on the raw route (docs/PERFORMANCE.md).
- */
-const HASH_THREADS = 2;
-/**
- * 1 MiB slabs shared by every upload in flight: four keep one upload at full speed, so this
- * many keep several busy at once, and bound what any number of uploads can hold.
- */
-const UPLOAD_SLABS = 32;
 
 /** Temporary files that this process is writing or holds staged: never a crash's leftovers. */
 const liveTemporaries = new Set<string>();
@@ -32,10 +22,9 @@ export class FsBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly temporaryDir: string;
 
-  /** Created at the first write: a store that only reads needs no threads and no buffers. */
-  private uploadBuffers: { slabs: SlabPool; hashing: HashPool } | null = null;
+  private uploadBuffers: UploadBuffers | null = null;
 
-  constructor(root: string) {
+  constructor(private readonly root: string) {
     this.blobDir = path.join(root, 'blobs');
     this.temporaryDir = path.join(root, 'tmp');
   }
@@ -56,7 +45,7 @@ export class FsBlobStore implements BlobStore {
     liveTemporaries.add(temporary);
     let written: { sha256: string; size: number };
     try {
-      this.uploadBuffers ??= uploadBuffers();
+      this.uploadBuffers ??= createUploadBuffers();
       written = await writeThroughSlabs(source, handle, this.uploadBuffers.slabs, this.uploadBuffers.hashing, maxBytes);
       await handle.sync();
       await handle.close();
@@ -141,6 +130,13 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async isAvailable(): Promise<boolean> {
+    return access(this.root, constants.W_OK).then(
+      () => true,
+      () => false,
+    );
+  }
+
   async close(): Promise<void> {
     await this.uploadBuffers?.hashing.close();
     this.uploadBuffers = null;
@@ -170,11 +166,6 @@ export class FsBlobStore implements BlobStore {
     }
     return removed;
   }
-}
-
-function uploadBuffers(): { slabs: SlabPool; hashing: HashPool } {
-  const slabs = new SlabPool(UPLOAD_SLABS);
-  return { slabs, hashing: new HashPool(HASH_THREADS, slabs.memory) };
 }
 
 /** Another server process sharing this data directory may still be writing its temporary files. */
@@ -208,18 +199,4 @@ async function syncDirectory(directory: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-/** Resolves once `chunk` has left for the socket, rejects if the destination closes before. */
-function writeFlushed(destination: Writable, chunk: Buffer): Promise<void> {
-  if (destination.destroyed) return Promise.reject(new Error('the client went away'));
-  return new Promise((resolve, reject) => {
-    const onClose = () => reject(new Error('the client went away'));
-    destination.once('close', onClose);
-    destination.write(chunk, (error) => {
-      destination.removeListener('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    });
-  });
 }

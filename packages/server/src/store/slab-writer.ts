@@ -1,4 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { HashPool } from './hash-pool.js';
@@ -13,15 +12,20 @@ const SLABS_PER_UPLOAD = 4;
  */
 const FILL_WINDOW_MS = 100;
 
+/** Where the slabs go, in order: a file (a FileHandle) or an object store upload. */
+export interface SlabSink {
+  write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
+}
+
 /**
- * Copies a stream into 1 MiB slabs of the shared pool; each full slab is written to the file
- * (positioned writes, on libuv's thread pool) and hashed by a worker thread at the same time,
- * so the main thread only moves bytes. A slab goes back to the pool once both are done.
+ * Copies a stream into 1 MiB slabs of the shared pool; each full slab is written to the sink
+ * (a file: positioned writes, on libuv's thread pool; an S3 upload: see s3-upload.ts) and hashed
+ * by a worker thread at the same time, so the main thread only moves bytes. A slab goes back to the pool once both are done.
  * Resolves with the SHA-256 and the size once everything is written and hashed (not fsynced).
  */
 export async function writeThroughSlabs(
   source: Readable,
-  handle: FileHandle,
+  handle: SlabSink,
   slabs: SlabPool,
   hashing: HashPool,
   maxBytes: number,
@@ -51,7 +55,8 @@ export async function writeThroughSlabs(
   // ended also closes, while its last chunk may still wait for a slab.)
   const gone = new AbortController();
   const onClose = () => {
-    if (source.readableAborted) gone.abort(new Error('the upload stream closed before its end'));
+    // The source's own error, when it has one, is the one the caller sees.
+    if (source.readableAborted) gone.abort(source.errored ?? new Error('the upload stream closed before its end'));
   };
   source.once('close', onClose);
 

@@ -1,0 +1,270 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Knex } from 'knex';
+import type { Test } from 'tap';
+import { openDatabase } from '../../src/db/open.js';
+import { BlobObjectRepository } from '../../src/repositories/blob-objects.js';
+import { AppError } from '../../src/errors.js';
+import { S3BlobStore, type S3StoreOptions } from '../../src/store/s3-store.js';
+import { randomContent, sha256Hex } from '../helpers/content.js';
+import { S3Proxy, slowDown } from '../helpers/s3-proxy.js';
+import { s3Client, type S3Endpoint } from '../helpers/s3-server.js';
+import { blobStoreContract } from './blob-store.contract.js';
+
+const MiB = 1024 * 1024;
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A migrated SQLite database of its own: where the store maps digests to objects. */
+async function mapDatabase(t: Test): Promise<Knex> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'cloudstore-s3-map-'));
+  const db = await openDatabase({ dataDir, databaseUrl: null, logLevel: 'silent' });
+  t.teardown(async () => {
+    await db.destroy();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return db;
+}
+
+const newPrefix = () => `t-${randomBytes(6).toString('hex')}/`;
+
+export interface Engine {
+  endpoint: S3Endpoint;
+  bucket: string;
+  client: S3Client;
+}
+
+/** A store on `engine` under a prefix of its own, reached at `url` (the engine, or a proxy). */
+async function createS3Store(t: Test, engine: Engine, options: Partial<S3StoreOptions> & { url?: string } = {}): Promise<S3BlobStore> {
+  const store = new S3BlobStore({
+    client: s3Client(t, engine.endpoint, options.url),
+    bucket: engine.bucket,
+    prefix: newPrefix(),
+    db: options.db ?? (await mapDatabase(t)),
+    objects: (handle) => new BlobObjectRepository(handle),
+    ...options,
+  });
+  t.teardown(() => store.close());
+  await store.init();
+  return store;
+}
+
+async function keysUnder(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (listed.Contents ?? []).map((object) => object.Key!).sort();
+}
+
+async function uploadsUnder(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+  return (listed.Uploads ?? []).map((upload) => upload.Key!);
+}
+
+/** A source that sends `head`, then waits for `release()` before sending `tail`. */
+function pausedSource(head: Buffer, tail: Buffer) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const isStarted = new Promise<void>((resolve) => (started = resolve));
+  async function* produce() {
+    for (let offset = 0; offset < head.length; offset += MiB) yield head.subarray(offset, offset + MiB);
+    started();
+    await released;
+    yield tail;
+  }
+  return { source: Readable.from(produce()), isStarted, release };
+}
+
+/**
+ * What an S3 store must do on a given engine beyond the contract: parts, ranges, the sweep,
+ * refusals, outages and throttling. Run by s3-store.test.ts (s3rver) and s3-store-ceph.test.ts.
+ */
+export function s3StoreCases(t: Test, engine: Engine): void {
+  const { endpoint, bucket, client } = engine;
+  const hasUploadListing = endpoint.engine !== 's3rver';
+  const noUploadListing = 's3rver implements neither ListMultipartUploads nor AbortMultipartUpload: this case runs on Ceph RGW';
+
+  t.test('the blob-store contract', async (t) => {
+    blobStoreContract(t, (t) => createS3Store(t, engine));
+  });
+
+  t.test('a body over one part goes up in parts, is read back whole and by ranges across parts', async (t) => {
+    const proxy = await S3Proxy.start(t, endpoint.url);
+    const store = await createS3Store(t, engine, { url: proxy.url });
+    const content = randomContent(20 * MiB + 3);
+    const staged = await store.write(Readable.from([content]), { maxBytes: 64 * MiB });
+    await staged.publish();
+    await staged.discard();
+    const calls = proxy.requests.map(
+      (request) => `${request.method} ${request.url.replace(/[?&]x-id=[^&]*/, '').replace(/uploadId=[^&]+/, 'uploadId=U')}`,
+    );
+    t.equal(calls.filter((call) => /^POST .*\?uploads/.test(call)).length, 1, 'one multipart upload');
+    t.same(
+      proxy.requests.filter((request) => request.method === 'PUT').map((request) => request.bodyBytes),
+      [8 * MiB, 8 * MiB, 4 * MiB + 3],
+      'three parts of 8, 8 and 4 MiB: each byte sent once',
+    );
+    t.equal(calls.filter((call) => /^POST .*uploadId=U/.test(call)).length, 1, 'then completed');
+    t.equal(staged.sha256, sha256Hex(content));
+    t.same(await store.stat(staged.sha256), { size: content.length });
+    t.ok((await readAll(store.read(staged.sha256))).equals(content), 'whole');
+    for (const [start, end] of [
+      [8 * MiB - 2, 8 * MiB + 2],
+      [0, 0],
+      [16 * MiB - 1, content.length - 1],
+    ]) {
+      t.ok((await readAll(store.read(staged.sha256, { start, end }))).equals(content.subarray(start, end + 1)), `read ${start}-${end}`);
+      const received: Buffer[] = [];
+      const destination = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          received.push(Buffer.from(chunk));
+          done();
+        },
+      });
+      await store.copyTo(staged.sha256, { start, end }, destination);
+      t.ok(Buffer.concat(received).equals(content.subarray(start, end + 1)), `copyTo ${start}-${end}`);
+    }
+    const ranged = proxy.requests.filter((request) => request.method === 'GET');
+    t.ok(ranged.length >= 7, 'each read is one GetObject');
+  });
+
+  t.test('the sweep removes old objects no digest points at, and nothing else', async (t) => {
+    const db = await mapDatabase(t);
+    const prefix = newPrefix();
+    const store = await createS3Store(t, engine, { db, prefix, abandonedAfterMs: 0 });
+    const kept = await store.write(Readable.from([randomContent(1000)]), { maxBytes: MiB });
+    await kept.publish();
+    await kept.discard();
+    const stray = `${prefix}${randomBytes(16).toString('hex')}`;
+    const foreign = `${prefix}not-ours.txt`;
+    for (const key of [stray, foreign]) await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'left behind' }));
+    const { source, isStarted, release } = pausedSource(randomContent(MiB), randomContent(1000));
+    const writing = store.write(source, { maxBytes: MiB + 1000 });
+    await isStarted;
+    const staged = await store.write(Readable.from([randomContent(2000)]), { maxBytes: MiB });
+    // S3 times are in whole seconds: the stray object must be older than the cutoff.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    t.equal(await store.sweepTemporary(), 1, 'one object removed');
+    const keys = await keysUnder(client, bucket, prefix);
+    t.notOk(keys.includes(stray), 'the unrecorded object is gone');
+    t.ok(keys.includes(foreign), 'a name the server never makes is not its to remove');
+    t.ok((await readAll(store.read(kept.sha256))).length === 1000, 'a published blob stays');
+    await staged.publish();
+    t.equal((await store.stat(staged.sha256))?.size, 2000, 'a staged write (not yet published) was left alone');
+    release();
+    const late = await writing;
+    await late.publish();
+    t.equal((await store.stat(late.sha256))?.size, MiB + 1000, 'a write in progress finishes');
+  });
+
+  t.test(
+    'the sweep aborts abandoned multipart uploads, not one in progress',
+    { skip: hasUploadListing ? false : noUploadListing },
+    async (t) => {
+      const prefix = newPrefix();
+      const store = await createS3Store(t, engine, { prefix, abandonedAfterMs: 0 });
+      const key = `${prefix}${randomBytes(16).toString('hex')}`;
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+      await client.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId, PartNumber: 1, Body: randomContent(5 * MiB) }),
+      );
+      const { source, isStarted, release } = pausedSource(randomContent(9 * MiB), randomContent(MiB));
+      const writing = store.write(source, { maxBytes: 64 * MiB });
+      await isStarted;
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      t.equal((await uploadsUnder(client, bucket, prefix)).length, 2, 'the abandoned upload and the live one');
+      t.equal(await store.sweepTemporary(), 1, 'one upload aborted');
+      const left = await uploadsUnder(client, bucket, prefix);
+      t.equal(left.length, 1, 'one upload is left');
+      t.not(left[0], key, 'the live one');
+      release();
+      const staged = await writing;
+      await staged.publish();
+      t.equal((await store.stat(staged.sha256))?.size, 10 * MiB, 'the live upload completed');
+      t.same(await uploadsUnder(client, bucket, prefix), [], 'no upload in flight');
+    },
+  );
+
+  t.test('a multipart write whose source fails is aborted at once', { skip: hasUploadListing ? false : noUploadListing }, async (t) => {
+    const prefix = newPrefix();
+    const store = await createS3Store(t, engine, { prefix });
+    let sent = 0;
+    const failing = new Readable({
+      read() {
+        if (sent >= 12 * MiB) return this.destroy(new Error('connection reset'));
+        sent += MiB;
+        this.push(randomContent(MiB));
+      },
+    });
+    await t.rejects(store.write(failing, { maxBytes: 64 * MiB }), { message: 'connection reset' });
+    t.same(await uploadsUnder(client, bucket, prefix), [], 'no upload left');
+    t.same(await keysUnder(client, bucket, prefix), [], 'no object left');
+  });
+
+  t.test('a missing bucket or refused credentials stop the start with one line', async (t) => {
+    const missing = new S3BlobStore({
+      client: s3Client(t, endpoint),
+      bucket: 'no-such-bucket-here',
+      prefix: '',
+      db: await mapDatabase(t),
+      objects: (handle) => new BlobObjectRepository(handle),
+    });
+    const noBucket = await missing.init().catch((error: Error) => error);
+    t.match(noBucket, { message: /^BLOB_STORE s3:\/\/no-such-bucket-here\/: the bucket does not exist \(NoSuchBucket\)$/ });
+    const denied = new S3BlobStore({
+      client: s3Client(t, { ...endpoint, secretAccessKey: 'not-the-secret' }),
+      bucket,
+      prefix: '',
+      db: await mapDatabase(t),
+      objects: (handle) => new BlobObjectRepository(handle),
+    });
+    const refused = await denied.init().catch((error: Error) => error);
+    t.ok(refused instanceof Error && !refused.message.includes('\n'), `one line: ${(refused as Error).message}`);
+    // s3rver answers a bad signature with a 500; real engines say which.
+    if (endpoint.engine !== 's3rver') t.match(refused, { message: /the credentials are refused \(SignatureDoesNotMatch\)$/ });
+  });
+
+  t.test('an unreachable store is SERVICE_UNAVAILABLE, and works again when it is back', async (t) => {
+    const proxy = await S3Proxy.start(t, endpoint.url);
+    const store = await createS3Store(t, engine, { url: proxy.url });
+    const content = randomContent(3000);
+    const staged = await store.write(Readable.from([content]), { maxBytes: MiB });
+    await staged.publish();
+    await proxy.close();
+    t.equal(await store.isAvailable(), false, 'not available');
+    await t.rejects(store.write(Readable.from([randomContent(100)]), { maxBytes: MiB }), { code: 'SERVICE_UNAVAILABLE', statusCode: 503 });
+    await t.rejects(store.stat(staged.sha256), { code: 'SERVICE_UNAVAILABLE' });
+    await t.rejects(readAll(store.read(staged.sha256)), { code: 'SERVICE_UNAVAILABLE' });
+    await proxy.open();
+    t.equal(await store.isAvailable(), true, 'available again');
+    t.ok((await readAll(store.read(staged.sha256))).equals(content), 'the same bytes');
+    const again = await store.write(Readable.from([randomContent(100)]), { maxBytes: MiB });
+    t.equal(again.size, 100, 'writes work again');
+    await again.discard();
+  });
+
+  t.test('throttling (SlowDown) is SERVICE_UNAVAILABLE with Retry-After', async (t) => {
+    const proxy = await S3Proxy.start(t, endpoint.url);
+    const store = await createS3Store(t, engine, { url: proxy.url });
+    proxy.answer = slowDown;
+    const error = await store.write(Readable.from([randomContent(100)]), { maxBytes: MiB }).catch((caught: unknown) => caught);
+    t.ok(error instanceof AppError, 'a domain error');
+    t.match(error, { code: 'SERVICE_UNAVAILABLE', headers: { 'retry-after': /^\d+$/ } });
+    proxy.answer = null;
+    t.equal((await store.write(Readable.from([randomContent(100)]), { maxBytes: MiB })).size, 100, 'then it works');
+  });
+}
