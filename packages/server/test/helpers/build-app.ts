@@ -52,7 +52,11 @@ export async function startServerOn(
   database: Pick<Config, 'dataDir' | 'databaseUrl'>,
   overrides: Partial<Config> = {},
 ): Promise<TestServer> {
-  const config = testConfig(database, overrides);
+  return boot(t, kind, testConfig(database, overrides));
+}
+
+/** Builds the app on `config`, listens on a loopback port, and closes it when the test ends. */
+async function boot(t: Test, kind: DatabaseKind, config: Config): Promise<TestServer> {
   const app = await buildApp(config);
   // Registered after the database teardown, so it runs before it (tap runs teardowns in reverse).
   t.teardown(async () => {
@@ -74,14 +78,5 @@ export function forEachDatabase(t: Test, body: (t: Test, kind: DatabaseKind) => 
 
 /** A second app on the same data directory and database (the first may be closed or not): a restart. */
 export async function restartServer(t: Test, server: TestServer, overrides: Partial<Config> = {}): Promise<TestServer> {
-  const config = { ...server.config, ...overrides };
-  const app = await buildApp(config);
-  t.teardown(async () => {
-    const closing = app.close();
-    app.server.closeAllConnections();
-    await closing;
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return { kind: server.kind, url: `http://127.0.0.1:${port}`, app, config, dataDir: config.dataDir };
+  return boot(t, server.kind, { ...server.config, ...overrides });
 }
