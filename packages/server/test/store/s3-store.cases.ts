@@ -23,6 +23,8 @@ import { s3Client, type S3Endpoint } from '../helpers/s3-server.js';
 import { blobStoreContract } from './blob-store.contract.js';
 
 const MiB = 1024 * 1024;
+/** Cases run at once: each waits mostly on the engine's answers. */
+const CASE_JOBS = 4;
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -97,6 +99,9 @@ export function s3StoreCases(t: Test, engine: Engine): void {
   const { endpoint, bucket, client } = engine;
   const hasUploadListing = endpoint.engine !== 's3rver';
   const noUploadListing = 's3rver implements neither ListMultipartUploads nor AbortMultipartUpload: this case runs on Ceph RGW';
+  // Every case has a store (a prefix, a map database, proxies) of its own, and mostly waits on the
+  // engine: they run several at once.
+  t.jobs = Math.max(t.jobs, CASE_JOBS);
 
   t.test('the blob-store contract', async (t) => {
     blobStoreContract(t, (t) => createS3Store(t, engine));
