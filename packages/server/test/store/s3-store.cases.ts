@@ -230,6 +230,10 @@ export function s3StoreCases(t: Test, engine: Engine): void {
     });
     const noBucket = await missing.init().catch((error: Error) => error);
     t.match(noBucket, { message: /^BLOB_STORE s3:\/\/no-such-bucket-here\/: the bucket does not exist \(NoSuchBucket\)$/ });
+    // s3rver never checks a SigV4 signature (its authentication middleware leaves it unimplemented):
+    // the error it used to give here was no refusal, and beside other cases it lists happily. Real
+    // engines refuse (the Ceph RGW run checks it).
+    if (endpoint.engine === 's3rver') return;
     const denied = new S3BlobStore({
       client: s3Client(t, { ...endpoint, secretAccessKey: 'not-the-secret' }),
       bucket,
@@ -239,8 +243,7 @@ export function s3StoreCases(t: Test, engine: Engine): void {
     });
     const refused = await denied.init().catch((error: Error) => error);
     t.ok(refused instanceof Error && !refused.message.includes('\n'), `one line: ${(refused as Error).message}`);
-    // s3rver answers a bad signature with a 500; real engines say which.
-    if (endpoint.engine !== 's3rver') t.match(refused, { message: /the credentials are refused \(SignatureDoesNotMatch\)$/ });
+    t.match(refused, { message: /the credentials are refused \(SignatureDoesNotMatch\)$/ });
   });
 
   t.test('an unreachable store is SERVICE_UNAVAILABLE, and works again when it is back', async (t) => {
