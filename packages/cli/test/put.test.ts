@@ -10,7 +10,9 @@ import { databaseEnv, startServer, type DatabaseKind, type RunningServer } from 
 
 const MIB = 1024 * 1024;
 
-// put is the CLI's use of the claim and the raw upload route: it runs against both databases.
+// put is the CLI's use of the claim and the raw upload route: it runs against both databases,
+// at once (each has its own server and database; most of the time is spent waiting on processes).
+t.jobs = 2;
 for (const kind of ['sqlite', 'mysql'] as DatabaseKind[]) {
   t.test(kind, async (t) => {
     const server = await startServer(t, await databaseEnv(t, kind));

@@ -20,7 +20,7 @@ const median = (values: number[]) => {
  * seen: the timing an attacker would compare. Each test gets an app of its own, so that no other
  * test's requests share its measurement.
  */
-forEachDatabase(t, async (t, kind) => {
+forEachDatabase(t, { oneAtATime: true }, async (t, kind) => {
   const server = await startServer(t, kind);
   const client = new Client(server.url);
   const owner = await Drive.register(client, 'owner');

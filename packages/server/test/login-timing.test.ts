@@ -5,7 +5,7 @@ import { forEachDatabase, startServer } from './helpers/build-app.js';
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-forEachDatabase(t, async (t, kind) => {
+forEachDatabase(t, { oneAtATime: true }, async (t, kind) => {
   const server = await startServer(t, kind, { trustProxy: 1, passwordHashCost: PASSWORD_HASH_COST });
   const client = new Client(server.url);
   // Six users: 48 pairs give each 8 failures, under the limit of 10.

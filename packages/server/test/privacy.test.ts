@@ -44,7 +44,7 @@ function shape(reply: Reply) {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-forEachDatabase(t, async (t, kind) => {
+forEachDatabase(t, { oneAtATime: true }, async (t, kind) => {
   const server = await startServer(t, kind);
   const client = new Client(server.url);
   const owner = await client.user('owner');
@@ -155,7 +155,7 @@ forEachDatabase(t, async (t, kind) => {
   });
 });
 
-forEachDatabase(t, async (t, kind) => {
+forEachDatabase(t, { oneAtATime: true }, async (t, kind) => {
   t.test('popular content becomes claimable by strangers, and DEDUP_THRESHOLD_MAX is read at each decision', async (t) => {
     const server = await startServer(t, kind, { dedupThresholdMax: 3 });
     const client = new Client(server.url);

@@ -15,6 +15,8 @@ const UPLOADS_PER_USER = 64;
 const USERS = 4;
 /** Long enough for every upload's half-filled buffer to go back to the pool (100 ms) many times over. */
 const HOLD_MS = 2000;
+/** `--quick` checks the harness, not the figure: a shorter settle and hold (still 5 buffer returns). */
+const QUICK_HOLD_MS = 500;
 
 /**
  * Uploads in flight that stall (API.md, "Limits, timeouts and housekeeping"): 4 users × 64 raw
@@ -40,7 +42,7 @@ export async function runStalledUploads(context: BenchContext): Promise<void> {
       const tokens = [store.token];
       while (tokens.length < USERS) tokens.push(await store.extraAccount());
       await store.rawUpload(warmup, 'warm-stalled');
-      await sleep(1000);
+      await sleep(context.plan.quick ? 250 : 1000);
       const pid = store.server.pid;
       const isReset = resetPeakRss(pid);
       const idle = readMemory(pid)!.rssKiB / 1024;
@@ -59,7 +61,7 @@ export async function runStalledUploads(context: BenchContext): Promise<void> {
         // Every upload is being stored (its temporary file exists) and has had time to settle.
         const deadline = Date.now() + 60_000;
         while (Date.now() < deadline && (inFlight = (await readdir(temporaryDirectory)).length) < sockets.length) await sleep(100);
-        await sleep(HOLD_MS);
+        await sleep(context.plan.quick ? QUICK_HOLD_MS : HOLD_MS);
       } finally {
         clearInterval(sampler);
       }

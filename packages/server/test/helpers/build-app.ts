@@ -71,8 +71,29 @@ async function boot(t: Test, kind: DatabaseKind, config: Config): Promise<TestSe
   return { kind, url: `http://127.0.0.1:${port}`, app, config, dataDir: config.dataDir };
 }
 
-/** Runs `body` once on SQLite and once on MySQL, each as its own subtest. */
-export function forEachDatabase(t: Test, body: (t: Test, kind: DatabaseKind) => Promise<void>): void {
+type DatabaseBody = (t: Test, kind: DatabaseKind) => Promise<void>;
+
+export interface ForEachDatabaseOptions {
+  /**
+   * Run the SQLite half, then the MySQL half. For tests that measure time (medians, floods): the
+   * other half would be load on the measured one. Others run both halves at once.
+   */
+  oneAtATime?: boolean;
+}
+
+/**
+ * Runs `body` once on SQLite and once on MySQL, each as its own subtest with its own server and
+ * database. The two halves share nothing, so they run at the same time (most of a test's time is
+ * waiting: for the database, the disk, a deadline) unless `oneAtATime` is set. This raises the
+ * parent's `jobs`, so the file's other top-level tests may run beside them too: keep them
+ * independent (their own server, their own database). The setting is per file: one call with
+ * `oneAtATime` needs it on every call of the file.
+ */
+export function forEachDatabase(t: Test, body: DatabaseBody): void;
+export function forEachDatabase(t: Test, options: ForEachDatabaseOptions, body: DatabaseBody): void;
+export function forEachDatabase(t: Test, ...args: [DatabaseBody] | [ForEachDatabaseOptions, DatabaseBody]): void {
+  const [options, body] = args.length === 1 ? [{}, args[0]] : args;
+  if (!options.oneAtATime) t.jobs = Math.max(t.jobs, DATABASES.length);
   for (const kind of DATABASES) t.test(kind, (sub) => body(sub, kind));
 }
 

@@ -53,6 +53,9 @@ async function stored(store: BlobStore, content: Buffer): Promise<string> {
  * from `createStore`. After every failed write, `sweepTemporary()` must find nothing left.
  */
 export function blobStoreContract(t: Test, createStore: StoreFactory): void {
+  // Each case has a store of its own and waits mostly on its disk or engine: they run four at once.
+  // A new case must not depend on another one (nor on running alone).
+  t.jobs = Math.max(t.jobs, 4);
   t.test('write hashes and counts the bytes; they are visible only once published', async (t) => {
     const store = await createStore(t);
     const content = randomContent(3 * MiB + 7);

@@ -23,6 +23,8 @@ import { s3Client, type S3Endpoint } from '../helpers/s3-server.js';
 import { blobStoreContract } from './blob-store.contract.js';
 
 const MiB = 1024 * 1024;
+/** Cases run at once: each waits mostly on the engine's answers. */
+const CASE_JOBS = 4;
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -97,6 +99,9 @@ export function s3StoreCases(t: Test, engine: Engine): void {
   const { endpoint, bucket, client } = engine;
   const hasUploadListing = endpoint.engine !== 's3rver';
   const noUploadListing = 's3rver implements neither ListMultipartUploads nor AbortMultipartUpload: this case runs on Ceph RGW';
+  // Every case has a store (a prefix, a map database, proxies) of its own, and mostly waits on the
+  // engine: they run several at once.
+  t.jobs = Math.max(t.jobs, CASE_JOBS);
 
   t.test('the blob-store contract', async (t) => {
     blobStoreContract(t, (t) => createS3Store(t, engine));
@@ -225,6 +230,10 @@ export function s3StoreCases(t: Test, engine: Engine): void {
     });
     const noBucket = await missing.init().catch((error: Error) => error);
     t.match(noBucket, { message: /^BLOB_STORE s3:\/\/no-such-bucket-here\/: the bucket does not exist \(NoSuchBucket\)$/ });
+    // s3rver never checks a SigV4 signature (its authentication middleware leaves it unimplemented):
+    // the error it used to give here was no refusal, and beside other cases it lists happily. Real
+    // engines refuse (the Ceph RGW run checks it).
+    if (endpoint.engine === 's3rver') return;
     const denied = new S3BlobStore({
       client: s3Client(t, { ...endpoint, secretAccessKey: 'not-the-secret' }),
       bucket,
@@ -234,8 +243,7 @@ export function s3StoreCases(t: Test, engine: Engine): void {
     });
     const refused = await denied.init().catch((error: Error) => error);
     t.ok(refused instanceof Error && !refused.message.includes('\n'), `one line: ${(refused as Error).message}`);
-    // s3rver answers a bad signature with a 500; real engines say which.
-    if (endpoint.engine !== 's3rver') t.match(refused, { message: /the credentials are refused \(SignatureDoesNotMatch\)$/ });
+    t.match(refused, { message: /the credentials are refused \(SignatureDoesNotMatch\)$/ });
   });
 
   t.test('an unreachable store is SERVICE_UNAVAILABLE, and works again when it is back', async (t) => {
