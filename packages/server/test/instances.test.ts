@@ -1,20 +1,23 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '@cloudstore/test-helpers';
 import type { Knex } from 'knex';
 import t, { type Test } from 'tap';
+import { openDatabase } from '../src/db/open.js';
 import { startServerOn, type TestServer } from './helpers/build-app.js';
 import { Client } from './helpers/client.js';
 import { proofDigest, randomContent, sha256Hex } from './helpers/content.js';
 import { Drive } from './helpers/drive.js';
 import { postHeadOnly, replyOf, start, type RawReply } from './helpers/raw-http.js';
 import { RoundRobin } from './helpers/round-robin.js';
-import { createBucket, s3Client, s3StoreConfig, startS3rver } from './helpers/s3-server.js';
+import { createBucket, s3Client, s3StoreConfig, startS3rver, type S3Endpoint } from './helpers/s3-server.js';
 import { openServerDatabase } from './helpers/storage-state.js';
 import { eventually } from './helpers/waiting.js';
 
@@ -26,6 +29,54 @@ const UPLOADS_PER_USER = 2;
 const DEDUP_THRESHOLD_MAX = 3;
 
 t.setTimeout(600_000);
+
+const mainScript = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+interface ServerProcess {
+  child: ChildProcess;
+  /** The address it serves, once its start line came. */
+  url: Promise<string>;
+  output: () => string;
+}
+
+/** The built server (main.js) as its own process, in a folder of its own; killed when `t` ends. */
+async function spawnServer(t: Test, env: Record<string, string>): Promise<ServerProcess> {
+  const dir = await tempDir(t);
+  const child = spawn(process.execPath, [mainScript], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', DATA_DIR: path.join(dir, 'data'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+  });
+  let output = '';
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const started = /"address":"(http:\/\/[^"]+)"/.exec(output);
+      if (started) resolve(started[1]);
+    });
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('exit', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before serving:\n${output}`)));
+  });
+  url.catch(() => {});
+  return { child, url, output: () => output };
+}
+
+function storeEnvironment(endpoint: S3Endpoint, bucket: string): Record<string, string> {
+  return {
+    BLOB_STORE: `s3://${bucket}/content`,
+    AWS_ENDPOINT_URL_S3: endpoint.url,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: endpoint.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: endpoint.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  };
+}
 
 async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cloudstore-instance-'));
@@ -231,4 +282,51 @@ t.test('an existing $DATA_DIR/secret is adopted at the first start on MariaDB: i
   t.equal(createHmac('sha256', kept).update(`${header}.${payload}`).digest('base64url'), signature, 'tokens are signed with it');
   const other = await startServerOn(t, 'mysql', { ...database, dataDir: await tempDir(t) }, { jwtSecret: null });
   t.equal((await new Client(other.url).call('GET', '/me', { token })).status, 200, 'an instance without the file accepts them');
+});
+
+t.test('server processes started at the same moment on an empty MariaDB database all come up and serve', async (t) => {
+  const endpoint = await startS3rver(t);
+  const bucket = await createBucket(t, endpoint);
+  const database = await createTestDatabase(t, 'mysql');
+  const leaseMs = 3000;
+  const env = {
+    DATABASE_URL: database.databaseUrl!,
+    ...storeEnvironment(endpoint, bucket),
+    UPLOADS_PER_USER: '1',
+    UPLOAD_SLOT_LEASE_MS: String(leaseMs),
+  };
+  const processes = await Promise.all([spawnServer(t, env), spawnServer(t, env), spawnServer(t, env)]);
+  const urls = await Promise.all(processes.map((server) => server.url));
+  t.equal(new Set(urls).size, 3, 'three processes serving');
+  const db = await openDatabase({ ...database, logLevel: 'silent' });
+  t.teardown(() => db.destroy());
+  const migrations = await db('knex_migrations').select('name');
+  t.equal(new Set(migrations.map((row) => row.name)).size, migrations.length, 'each migration ran once');
+  t.same(await db('knex_migrations_lock').select('is_locked'), [{ is_locked: 0 }], "one row in Knex's lock table, unlocked");
+  t.equal((await db('server_secrets').where('name', 'token')).length, 1, 'one token key');
+
+  const [first, second, third] = urls.map((url) => new Client(url));
+  const token = await first.user('frank');
+  const content = randomContent(3 * MiB);
+  t.equal((await new Drive(second, token).upload('across.bin', content)).status, 201, 'a token of the first, an upload at the second');
+  t.ok((await new Drive(third, token).download('across.bin')).raw.equals(content), 'downloaded from the third');
+
+  t.test('an instance that dies holding an upload slot: the slot comes back once its lease runs out', async (t) => {
+    const held = heldUpload(urls[0], token, 'orphan.bin', content, 1024);
+    t.teardown(() => held.request.destroy());
+    t.ok(await eventually(async () => (await db('upload_slots')).length === 1), 'the upload holds the one slot');
+    processes[0].child.kill('SIGKILL');
+    await once(processes[0].child, 'exit');
+    const killedAt = Date.now();
+    const headOnly = () =>
+      postHeadOnly(urls[1], '/cloud/my-drive/?filename=after-crash.bin', {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/octet-stream',
+        'content-length': content.length,
+      });
+    t.equal((await headOnly()).status, 429, 'right after the crash the slot is still taken');
+    t.ok(await eventually(async () => (await new Drive(second, token).upload('after-crash.bin', content)).status === 201, leaseMs + 5000, 200));
+    const waited = Date.now() - killedAt;
+    t.ok(waited <= leaseMs + 2000, `the slot came back ${waited} ms after the crash (lease ${leaseMs} ms)`);
+  });
 });

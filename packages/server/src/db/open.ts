@@ -66,7 +66,8 @@ async function underNamedLock(db: Knex, task: () => Promise<void>): Promise<void
     try {
       await task();
     } finally {
-      await db.raw(`SELECT RELEASE_LOCK(${name})`).connection(connection);
+      // Should this fail, the connection is gone, and the server released the lock with it.
+      await db.raw(`SELECT RELEASE_LOCK(${name})`).connection(connection).catch(() => undefined);
     }
   } finally {
     await db.client.releaseConnection(connection);
