@@ -107,7 +107,9 @@ function heldUpload(url: string, token: string, filename: string, content: Buffe
 /** API.md's disclosure point T of `content`, under the key the instances keep in the database. */
 async function disclosurePoint(db: Knex, content: Buffer): Promise<number> {
   const { value } = await db('server_secrets').where('name', 'disclosure').first('value');
-  const mac = createHmac('sha256', Buffer.from(String(value), 'base64url')).update(Buffer.from(sha256Hex(content), 'hex')).digest('hex');
+  const mac = createHmac('sha256', Buffer.from(String(value), 'base64url'))
+    .update(Buffer.from(sha256Hex(content), 'hex'))
+    .digest('hex');
   return 2 + Number(BigInt(`0x${mac}`) % BigInt(DEDUP_THRESHOLD_MAX - 1));
 }
 
@@ -172,10 +174,14 @@ t.test('two instances on MariaDB and S3, every request to the next one in turn',
     const content = randomContent(64 * 1024);
     t.equal((await alice.upload('claimed.bin', content)).status, 201);
     const { nonce, ranges } = await at(one, alice).challenge('claimed-copy.bin', content);
-    const proved = await at(two, alice).claim('claimed-copy.bin', content, { proof: { nonce, digest: proofDigest(nonce, ranges, content) } });
+    const proved = await at(two, alice).claim('claimed-copy.bin', content, {
+      proof: { nonce, digest: proofDigest(nonce, ranges, content) },
+    });
     t.equal(proved.status, 201);
     t.equal(proved.body.deduplicated, true);
-    const reused = await at(one, alice).claim('claimed-again.bin', content, { proof: { nonce, digest: proofDigest(nonce, ranges, content) } });
+    const reused = await at(one, alice).claim('claimed-again.bin', content, {
+      proof: { nonce, digest: proofDigest(nonce, ranges, content) },
+    });
     t.equal(reused.status, 403, 'the nonce, used at the other instance, is spent on this one too');
     t.equal(reused.body.code, 'PROOF_INVALID');
   });
@@ -208,7 +214,10 @@ t.test('two instances on MariaDB and S3, every request to the next one in turn',
   t.test('sharing at one instance, read and listed at the other; a cursor of one read by the other', async (t) => {
     for (const name of ['shared-a.txt', 'shared-b.txt', 'shared-c.txt']) {
       t.equal((await at(one, carol).upload(name, Buffer.from(name))).status, 201);
-      const permit = await new Client(one.url).call('POST', '/cloud/drive-permit/', { token: carol.token, json: { filename: name, username: 'dave' } });
+      const permit = await new Client(one.url).call('POST', '/cloud/drive-permit/', {
+        token: carol.token,
+        json: { filename: name, username: 'dave' },
+      });
       t.equal(permit.status, 201);
     }
     t.equal((await at(two, dave).download('shared-b.txt', {}, 'carol')).raw.toString(), 'shared-b.txt');
@@ -219,7 +228,9 @@ t.test('two instances on MariaDB and S3, every request to the next one in turn',
       const query = `?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const reply = await new Client(instance.url).call('GET', `/cloud/drive-permit/${query}`, { token: dave.token });
       t.equal(reply.status, 200, `page ${page + 1} from ${instance.url}`);
-      listed.push(...reply.body.files.filter((file: { owner: string }) => file.owner === 'carol').map((file: { filename: string }) => file.filename));
+      listed.push(
+        ...reply.body.files.filter((file: { owner: string }) => file.owner === 'carol').map((file: { filename: string }) => file.filename),
+      );
       cursor = reply.body.next_cursor;
     }
     t.same(listed, ['shared-a.txt', 'shared-b.txt', 'shared-c.txt']);
@@ -249,9 +260,15 @@ t.test('two instances on MariaDB and S3, every request to the next one in turn',
 
   t.test(`UPLOADS_PER_USER (${UPLOADS_PER_USER}) holds across instances`, async (t) => {
     const content = randomContent(MiB);
-    const held = [heldUpload(one.url, dave.token, 'slot-1.bin', content, 1024), heldUpload(two.url, dave.token, 'slot-2.bin', content, 1024)];
+    const held = [
+      heldUpload(one.url, dave.token, 'slot-1.bin', content, 1024),
+      heldUpload(two.url, dave.token, 'slot-2.bin', content, 1024),
+    ];
     t.teardown(() => held.forEach(({ request }) => request.destroy()));
-    t.ok(await eventually(async () => Number((await db('upload_slots').count({ n: '*' }).first())?.n) === 2), 'two slots taken, one at each');
+    t.ok(
+      await eventually(async () => Number((await db('upload_slots').count({ n: '*' }).first())?.n) === 2),
+      'two slots taken, one at each',
+    );
     for (const instance of instances) {
       const refused = await postHeadOnly(instance.url, '/cloud/my-drive/?filename=one-too-many.bin', {
         authorization: `Bearer ${dave.token}`,
@@ -263,9 +280,15 @@ t.test('two instances on MariaDB and S3, every request to the next one in turn',
     }
     t.equal((await at(one, alice).upload('another-user.bin', content)).status, 201, 'another user is unaffected');
     t.equal((await held[0].finish()).status, 201, 'a held upload finishes');
-    t.ok(await eventually(async () => (await at(two, dave).upload('now-there-is-room.bin', content)).status === 201), 'its slot is free for the other instance');
+    t.ok(
+      await eventually(async () => (await at(two, dave).upload('now-there-is-room.bin', content)).status === 201),
+      'its slot is free for the other instance',
+    );
     held[1].request.destroy();
-    t.ok(await eventually(async () => Number((await db('upload_slots').count({ n: '*' }).first())?.n) === 0), 'a cut upload gives its slot back');
+    t.ok(
+      await eventually(async () => Number((await db('upload_slots').count({ n: '*' }).first())?.n) === 0),
+      'a cut upload gives its slot back',
+    );
   });
 });
 
@@ -275,7 +298,7 @@ t.test('an existing $DATA_DIR/secret is adopted at the first start on MariaDB: i
   await writeFile(path.join(database.dataDir, 'secret'), `${kept}\n`, { mode: 0o600 });
   const server = await startServerOn(t, 'mysql', database, { jwtSecret: null });
   const db = await openServerDatabase(t, server);
-  t.equal((await db('server_secrets').where('name', 'token').first('value')).value, kept, 'the database keeps the file\'s key');
+  t.equal((await db('server_secrets').where('name', 'token').first('value')).value, kept, "the database keeps the file's key");
   const client = new Client(server.url);
   const token = await client.user('erin');
   const [header, payload, signature] = token.split('.');
@@ -325,7 +348,9 @@ t.test('server processes started at the same moment on an empty MariaDB database
         'content-length': content.length,
       });
     t.equal((await headOnly()).status, 429, 'right after the crash the slot is still taken');
-    t.ok(await eventually(async () => (await new Drive(second, token).upload('after-crash.bin', content)).status === 201, leaseMs + 5000, 200));
+    t.ok(
+      await eventually(async () => (await new Drive(second, token).upload('after-crash.bin', content)).status === 201, leaseMs + 5000, 200),
+    );
     const waited = Date.now() - killedAt;
     t.ok(waited <= leaseMs + 2000, `the slot came back ${waited} ms after the crash (lease ${leaseMs} ms)`);
   });

@@ -67,7 +67,10 @@ async function underNamedLock(db: Knex, task: () => Promise<void>): Promise<void
       await task();
     } finally {
       // Should this fail, the connection is gone, and the server released the lock with it.
-      await db.raw(`SELECT RELEASE_LOCK(${name})`).connection(connection).catch(() => undefined);
+      await db
+        .raw(`SELECT RELEASE_LOCK(${name})`)
+        .connection(connection)
+        .catch(() => undefined);
     }
   } finally {
     await db.client.releaseConnection(connection);

@@ -12,7 +12,12 @@ export interface UploadSlots {
 }
 
 function noSlotLeft(perUser: number): AppError {
-  return new AppError('RATE_LIMITED', `at most ${perUser} uploads of one user at once; retry when one finishes`, {}, { 'retry-after': '1' });
+  return new AppError(
+    'RATE_LIMITED',
+    `at most ${perUser} uploads of one user at once; retry when one finishes`,
+    {},
+    { 'retry-after': '1' },
+  );
 }
 
 /** A function that does its work the first time it is called, and nothing after. */
@@ -70,9 +75,12 @@ export class SharedUploadSlots implements UploadSlots {
     private readonly options: SharedUploadSlotsOptions,
   ) {
     this.clock = options.clock ?? Date.now;
-    this.timer = setInterval(() => {
-      this.renew().catch((error: unknown) => options.onError(error, 'renewing upload slots'));
-    }, Math.max(1, Math.floor(options.leaseMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.renew().catch((error: unknown) => options.onError(error, 'renewing upload slots'));
+      },
+      Math.max(1, Math.floor(options.leaseMs / 3)),
+    );
     this.timer.unref();
   }
 
