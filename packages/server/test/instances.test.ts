@@ -2,7 +2,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -15,7 +14,7 @@ import { startServerOn, type TestServer } from './helpers/build-app.js';
 import { Client } from './helpers/client.js';
 import { proofDigest, randomContent, sha256Hex } from './helpers/content.js';
 import { Drive } from './helpers/drive.js';
-import { postHeadOnly, replyOf, start, type RawReply } from './helpers/raw-http.js';
+import { heldUpload, postHeadOnly } from './helpers/raw-http.js';
 import { RoundRobin } from './helpers/round-robin.js';
 import { createBucket, s3Client, s3StoreConfig, startS3rver, type S3Endpoint } from './helpers/s3-server.js';
 import { openServerDatabase } from './helpers/storage-state.js';
@@ -82,26 +81,6 @@ async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cloudstore-instance-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** A raw upload that sends `sent` bytes of `content` and waits; `finish()` sends the rest. */
-function heldUpload(url: string, token: string, filename: string, content: Buffer, sent: number) {
-  const request = start(url, `/cloud/my-drive/?filename=${filename}`, {
-    authorization: `Bearer ${token}`,
-    'content-type': 'application/octet-stream',
-    'content-length': content.length,
-  });
-  const replied = once(request, 'response').then(([response]) => replyOf(response as http.IncomingMessage));
-  replied.catch(() => {});
-  request.write(content.subarray(0, sent));
-  return {
-    request,
-    replied,
-    finish: (): Promise<RawReply> => {
-      request.end(content.subarray(sent));
-      return replied;
-    },
-  };
 }
 
 /** API.md's disclosure point T of `content`, under the key the instances keep in the database. */
