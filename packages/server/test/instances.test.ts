@@ -237,6 +237,24 @@ t.test('two instances on MariaDB and S3, every request to the next one in turn',
     t.equal(after.body.code, 'UNAUTHENTICATED');
   });
 
+  t.test('uploads of one user arriving at both instances at once: exactly UPLOADS_PER_USER are taken', async (t) => {
+    const burst = Array.from({ length: 10 }, (_, index) =>
+      heldUpload(instances[index % 2].url, carol.token, `burst-${index}.bin`, randomContent(MiB), 1024),
+    );
+    t.teardown(() => burst.forEach(({ request }) => request.destroy()));
+    let refused = 0;
+    for (const { replied } of burst)
+      replied.then(
+        (reply) => reply.status === 429 && refused++,
+        () => {},
+      );
+    const slots = async () => Number((await db('upload_slots').count({ n: '*' }).first())?.n);
+    t.ok(await eventually(async () => refused === burst.length - UPLOADS_PER_USER, 10_000), `${burst.length - UPLOADS_PER_USER} refused`);
+    t.equal(await slots(), UPLOADS_PER_USER, `${UPLOADS_PER_USER} slots taken`);
+    burst.forEach(({ request }) => request.destroy());
+    t.ok(await eventually(async () => (await slots()) === 0), 'all given back when the uploads are cut');
+  });
+
   t.test(`UPLOADS_PER_USER (${UPLOADS_PER_USER}) holds across instances`, async (t) => {
     const content = randomContent(MiB);
     const held = [

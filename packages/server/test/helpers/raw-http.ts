@@ -141,6 +141,8 @@ export function heldUpload(url: string, token: string, filename: string, content
   request.write(content.subarray(0, sent));
   return {
     request,
+    /** The answer, when one comes (a refusal comes before the rest is sent). */
+    replied,
     finish: (): Promise<RawReply> => {
       request.end(content.subarray(sent));
       return replied;
