@@ -10,6 +10,7 @@ import { createTestDatabase } from '@cloudstore/test-helpers';
 import type { Knex } from 'knex';
 import t, { type Test } from 'tap';
 import { openDatabase } from '../src/db/open.js';
+import { UploadSlotRepository } from '../src/repositories/upload-slots.js';
 import { startServerOn, type TestServer } from './helpers/build-app.js';
 import { Client } from './helpers/client.js';
 import { proofDigest, randomContent, sha256Hex } from './helpers/content.js';
@@ -287,6 +288,22 @@ t.test('two instances on MariaDB and S3, every request to the next one in turn',
       'a cut upload gives its slot back',
     );
   });
+});
+
+t.test('upload slots taken at the same instant through two connection pools: never more than the limit', async (t) => {
+  const database = await createTestDatabase(t, 'mysql');
+  const pools = [await openDatabase({ ...database, logLevel: 'silent' }), await openDatabase({ ...database, logLevel: 'silent' })];
+  t.teardown(() => Promise.all(pools.map((pool) => pool.destroy())));
+  const repositories = pools.map((pool) => new UploadSlotRepository(pool));
+  const limit = 5;
+  for (let round = 1; round <= 3; round++) {
+    const userId = round;
+    const now = Date.now();
+    const taken = await Promise.all(
+      Array.from({ length: 40 }, (_, index) => repositories[index % 2].take(userId, limit, now, now + 30_000)),
+    );
+    t.equal(taken.filter((id) => id !== null).length, limit, `round ${round}: ${limit} of 40 granted`);
+  }
 });
 
 t.test('an existing $DATA_DIR/secret is adopted at the first start on MariaDB: its tokens stay valid', async (t) => {
