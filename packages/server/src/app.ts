@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { BlobStoreConfig, Config } from './config.js';
-import { openDatabase } from './db/open.js';
+import { dialectOf, openDatabase } from './db/open.js';
 import { BlobObjectRepository } from './repositories/blob-objects.js';
 import type { BlobStore } from './store/blob-store.js';
 import { FsBlobStore } from './store/fs-store.js';
@@ -18,6 +18,7 @@ import { LoginFailureRepository } from './repositories/login-failures.js';
 import { RegistrationRepository } from './repositories/registrations.js';
 import { SecretRepository } from './repositories/secrets.js';
 import { SessionRepository } from './repositories/sessions.js';
+import { UploadSlotRepository } from './repositories/upload-slots.js';
 import { UserRepository } from './repositories/users.js';
 import { accountRoutes } from './routes/accounts.js';
 import { fileRoutes } from './routes/files.js';
@@ -34,7 +35,8 @@ import { LoginLimits } from './services/login-limits.js';
 import { Passwords } from './services/passwords.js';
 import { RegistrationLimits } from './services/registration-limits.js';
 import { SharingService } from './services/sharing.js';
-import { UploadSlots } from './services/upload-slots.js';
+import { tokenSigningKey } from './services/signing-key.js';
+import { ProcessUploadSlots, SharedUploadSlots, type UploadSlots } from './services/upload-slots.js';
 
 const JSON_BODY_LIMIT = 1024 * 1024;
 const GARBAGE_INTERVAL_MS = 60_000;
@@ -99,6 +101,23 @@ async function openBlobStore(dataDir: string, chosen: BlobStoreConfig, db: Knex)
   return store;
 }
 
+/**
+ * UPLOADS_PER_USER's count: in the database on MySQL/MariaDB, where several instances may serve
+ * the same users; in this process on SQLite, which one instance serves alone.
+ */
+function uploadSlots(app: FastifyInstance, db: Knex, config: Config): UploadSlots {
+  const slots =
+    dialectOf(db) === 'mysql'
+      ? new SharedUploadSlots(new UploadSlotRepository(db), {
+          perUser: config.uploadsPerUser,
+          leaseMs: config.uploadSlotLeaseMs,
+          onError: (error, what) => app.log.warn({ err: error }, `${what} failed`),
+        })
+      : new ProcessUploadSlots(config.uploadsPerUser);
+  app.addHook('onClose', () => slots.close());
+  return slots;
+}
+
 /** Builds the whole server from its configuration, with every dependency wired by hand. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const db = await openDatabase(config);
@@ -158,7 +177,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const swept = await store.sweepTemporary();
   if (swept > 0) app.log.info({ swept }, 'removed temporary files left by an earlier crash');
   repeat(app, SWEEP_INTERVAL_MS, 'sweeping abandoned writes', () => store.sweepTemporary());
-  const disclosure = await Disclosure.open(config, new SecretRepository(db));
+  const secrets = new SecretRepository(db);
+  const disclosure = await Disclosure.open(config, secrets);
+  const signingKey = await tokenSigningKey(config, secrets);
   const files = new FileService(db, store, disclosure, config.maxUploadBytes);
   const claims = new ClaimService(db, store, files, disclosure);
   // Before the server listens: nothing uploads yet, so every unrecorded blob is a crash's leftover.
@@ -173,16 +194,16 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   repeat(app, GARBAGE_INTERVAL_MS, 'garbage collection', () => files.collectGarbage());
   await sessions.deleteExpired(Date.now());
   repeat(app, SESSION_SWEEP_INTERVAL_MS, 'expired session sweep', () => sessions.deleteExpired(Date.now()));
-  const sharing = new SharingService(db, files, new ListCursor(config.jwtSecret));
+  const sharing = new SharingService(db, files, new ListCursor(signingKey));
 
   await app.register(errorHandlerPlugin);
   await app.register(openapiPlugin);
-  await app.register(authPlugin, { config, accounts });
+  await app.register(authPlugin, { config, signingKey, accounts });
   await app.register(homeRoutes);
   await app.register(healthRoutes, { health });
   await app.register(accountRoutes, { config, accounts });
   await app.register(multipartPlugin, { maxUploadBytes: config.maxUploadBytes });
-  await app.register(uploadLimitsPlugin, { slots: new UploadSlots(config.uploadsPerUser), deadlines });
+  await app.register(uploadLimitsPlugin, { slots: uploadSlots(app, db, config), deadlines });
   await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
   await app.register(sharingRoutes, { sharing });
   return app;

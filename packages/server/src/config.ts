@@ -12,7 +12,12 @@ export interface Config {
   /** `mysql://…` or null for the embedded SQLite database at `$DATA_DIR/cloudstore.db`. */
   databaseUrl: string | null;
   dataDir: string;
-  jwtSecret: string;
+  /**
+   * The token signing key (JWT_SECRET). Null: generated once and kept in the database
+   * (MySQL/MariaDB, so that instances agree; app.ts). On SQLite it is never null: loadConfig
+   * keeps it in `$DATA_DIR/secret`.
+   */
+  jwtSecret: string | null;
   maxUploadBytes: number;
   tokenTtlSeconds: number;
   /** Read at each disclosure decision, so tests and operators may change it on a running app. */
@@ -36,6 +41,11 @@ export interface Config {
   bodyIdleTimeoutMs: number;
   /** Uploads of one user in flight at once. */
   uploadsPerUser: number;
+  /**
+   * On MySQL/MariaDB, how long an upload slot stays taken once its instance stops renewing it
+   * (the instance died); renewed every third of it.
+   */
+  uploadSlotLeaseMs: number;
   /** Human-readable log lines (pino-pretty) when standard output is a terminal; JSON otherwise. */
   prettyLogs: boolean;
   /** Where content lives (BLOB_STORE); absent means the file store. */
@@ -137,7 +147,7 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdou
     listenHost,
     databaseUrl,
     dataDir,
-    jwtSecret: secret ?? '',
+    jwtSecret: secret === undefined || secret === '' ? null : secret,
     maxUploadBytes: integer('MAX_UPLOAD_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     tokenTtlSeconds: integer('TOKEN_TTL_SECONDS', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     dedupThresholdMax: integer('DEDUP_THRESHOLD_MAX', 20, 1, 1000),
@@ -152,6 +162,7 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdou
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
     uploadsPerUser: integer('UPLOADS_PER_USER', 64, 1, 100_000),
+    uploadSlotLeaseMs: integer('UPLOAD_SLOT_LEASE_MS', 30_000, 300, 3_600_000),
     prettyLogs: stdoutIsTerminal,
     blobStore: blobStoreConfig(get, boolean, problems),
   };
@@ -161,7 +172,8 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdou
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  if (config.jwtSecret === '') config.jwtSecret = generatedSecret(dataDir);
+  // One instance on SQLite: the key lives beside the database, as it always has.
+  if (config.jwtSecret === null && databaseUrl === null) config.jwtSecret = generatedSecret(dataDir);
   return config;
 }
 

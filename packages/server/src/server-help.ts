@@ -15,6 +15,7 @@ const SETTINGS: ReadonlyArray<readonly [name: string, fallback: string, meaning:
   ['REGISTER_LIMIT', '10', 'new accounts per client address per hour (0 = no limit)'],
   ['HASH_CONCURRENCY', 'cores', 'password hashes computed at once (on worker threads of their own)'],
   ['UPLOADS_PER_USER', '64', 'uploads of one user in flight at once'],
+  ['UPLOAD_SLOT_LEASE_MS', '30000', "MySQL: how long a dead instance's upload slots stay taken"],
   ['HEADERS_TIMEOUT_MS', '30000', 'request headers must arrive within this'],
   ['REQUEST_TIMEOUT_MS', '30000', 'a request that is not an upload must arrive whole within this'],
   ['BODY_IDLE_TIMEOUT_MS', '60000', 'an upload body that sends nothing for this long is cut off'],

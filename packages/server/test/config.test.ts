@@ -24,9 +24,16 @@ t.test('no settings: the embedded defaults, and a secret generated once with mod
   t.equal(config.hashConcurrency, availableParallelism(), 'HASH_CONCURRENCY: the number of cores');
   const secretFile = path.join(dir, 'data', 'secret');
   t.equal((await stat(secretFile)).mode & 0o777, 0o600);
-  t.ok(config.jwtSecret.length >= 32);
+  t.ok((config.jwtSecret ?? '').length >= 32);
   t.equal(loadConfig({}, dir).jwtSecret, config.jwtSecret, 'kept across restarts');
   t.equal((await readFile(secretFile, 'utf8')).trim(), config.jwtSecret);
+});
+
+t.test('MySQL without JWT_SECRET: no key file is made, the key comes from the database', async (t) => {
+  const dir = await tempDir(t);
+  const config = loadConfig({ DATABASE_URL: 'mysql://a@b:1/c' }, dir);
+  t.equal(config.jwtSecret, null, 'left to the database (app.ts), where every instance finds the same');
+  await t.rejects(stat(path.join(dir, 'data', 'secret')), { code: 'ENOENT' });
 });
 
 t.test('.env with the original keys, read from the file only', async (t) => {

@@ -19,7 +19,7 @@ forEachDatabase(t, async (t, kind) => {
   const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString());
   t.match(claims, { iss: 'cloudstore', aud: 'cloudstore', jti: String });
   t.equal(claims.exp - claims.iat, 3600);
-  const secret = server.config.jwtSecret;
+  const secret = server.config.jwtSecret ?? '';
   const now = Math.floor(Date.now() / 1000);
 
   const without = (claim: string) => Object.fromEntries(Object.entries(claims).filter(([name]) => name !== claim));

@@ -1,34 +1,13 @@
-import { once } from 'node:events';
-import type http from 'node:http';
 import t from 'tap';
 import { forEachDatabase } from './helpers/build-app.js';
 import { randomContent, sha256Hex, temporaryFiles } from './helpers/content.js';
 import { startFileServer } from './helpers/file-server.js';
-import { postHeadOnly, replyOf, start, type RawReply } from './helpers/raw-http.js';
+import { heldUpload, postHeadOnly } from './helpers/raw-http.js';
 import { assertNothingLeft, referenceProblems, storageState } from './helpers/storage-state.js';
 import { eventually } from './helpers/waiting.js';
 
 const MiB = 1024 * 1024;
 const UPLOADS_PER_USER = 64;
-
-/** A raw upload of `content` that sends its first `sent` bytes and waits; `finish()` sends the rest. */
-function heldUpload(url: string, token: string, filename: string, content: Buffer, sent: number) {
-  const request = start(url, `/cloud/my-drive/?filename=${filename}`, {
-    authorization: `Bearer ${token}`,
-    'content-type': 'application/octet-stream',
-    'content-length': content.length,
-  });
-  const replied = once(request, 'response').then(([response]) => replyOf(response as http.IncomingMessage));
-  replied.catch(() => {});
-  request.write(content.subarray(0, sent));
-  return {
-    request,
-    finish: (): Promise<RawReply> => {
-      request.end(content.subarray(sent));
-      return replied;
-    },
-  };
-}
 
 forEachDatabase(t, async (t, kind) => {
   const {

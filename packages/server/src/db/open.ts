@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config.js';
@@ -7,17 +8,73 @@ import { migrationSource } from './migrations/index.js';
 
 export type Dialect = 'sqlite' | 'mysql';
 
+/** How long a start waits for another instance's migrations (each step may rebuild a large table). */
+const MIGRATION_WAIT_MS = 10 * 60_000;
+const MIGRATION_RETRY_MS = 250;
+
 /** Opens the configured database (MySQL/MariaDB, else embedded SQLite in WAL mode) and migrates it. */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'logLevel'>): Promise<Knex> {
   const log = driverLog(config.logLevel);
   const db = config.databaseUrl ? mysql(config.databaseUrl, log) : sqlite(config.dataDir, log);
   try {
-    await db.migrate.latest({ migrationSource });
+    await migrate(db);
   } catch (error) {
     await db.destroy();
     throw error;
   }
   return db;
+}
+
+/**
+ * Brings the schema up to date, also when several instances start at once. On MySQL/MariaDB
+ * the instances take turns under a named lock of the server (GET_LOCK, per database; released
+ * by the server itself should the holder die): Knex's own lock row refuses a second migrator
+ * instead of waiting, and two instances creating Knex's tables on an empty database at once can
+ * leave it two lock rows, which lock it for good. Whoever comes second finds nothing left to do.
+ * A migrator that does not take the named lock (an older release, `knex migrate`) still holds
+ * Knex's lock row: that refusal is waited out too.
+ */
+async function migrate(db: Knex): Promise<void> {
+  if (dialectOf(db) === 'mysql') await underNamedLock(db, () => migrateWaitingForKnexLock(db));
+  else await migrateWaitingForKnexLock(db);
+}
+
+async function migrateWaitingForKnexLock(db: Knex): Promise<void> {
+  const deadline = Date.now() + MIGRATION_WAIT_MS;
+  for (;;) {
+    try {
+      await db.migrate.latest({ migrationSource });
+      return;
+    } catch (error) {
+      // Knex's LockError: "Migration table is already locked".
+      if ((error as Error).name !== 'MigrationLocked' || Date.now() > deadline) throw error;
+      await sleep(MIGRATION_RETRY_MS);
+    }
+  }
+}
+
+/** Runs `task` holding this database's migration lock, on a connection of its own. */
+async function underNamedLock(db: Knex, task: () => Promise<void>): Promise<void> {
+  // Lock names are server-wide and at most 64 characters: one per database, by its name's hash.
+  const name = "CONCAT('cloudstore migrations ', SHA1(DATABASE()))";
+  const connection = await db.client.acquireConnection();
+  try {
+    const [rows] = await db.raw(`SELECT GET_LOCK(${name}, ?) AS taken`, [MIGRATION_WAIT_MS / 1000]).connection(connection);
+    if (Number(rows[0].taken) !== 1) {
+      throw new Error(`another instance has been migrating this database for ${MIGRATION_WAIT_MS / 60_000} minutes: is it stuck?`);
+    }
+    try {
+      await task();
+    } finally {
+      // Should this fail, the connection is gone, and the server released the lock with it.
+      await db
+        .raw(`SELECT RELEASE_LOCK(${name})`)
+        .connection(connection)
+        .catch(() => undefined);
+    }
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
 }
 
 export function dialectOf(db: Knex): Dialect {

@@ -27,6 +27,8 @@ declare module 'fastify' {
 
 interface AuthOptions {
   config: Config;
+  /** JWT_SECRET, or the key the instances share (services/signing-key.ts). */
+  signingKey: string;
   accounts: AccountService;
 }
 
@@ -34,10 +36,10 @@ interface AuthOptions {
  * Tokens are HS256 JWTs (algorithm pinned, iss/aud/exp checked) taken from the `token` cookie
  * or `Authorization: Bearer`, and honoured only while their session row exists.
  */
-export const authPlugin = fp(async (app: FastifyInstance, { config, accounts }: AuthOptions) => {
+export const authPlugin = fp(async (app: FastifyInstance, { config, signingKey, accounts }: AuthOptions) => {
   await app.register(fastifyCookie);
   await app.register(fastifyJwt, {
-    secret: config.jwtSecret,
+    secret: signingKey,
     cookie: { cookieName: TOKEN_COOKIE, signed: false },
     sign: { algorithm: 'HS256', iss: ISSUER, aud: AUDIENCE, expiresIn: `${config.tokenTtlSeconds}s` },
     verify: { algorithms: ['HS256'], allowedIss: ISSUER, allowedAud: AUDIENCE, requiredClaims: ['exp', 'iss', 'aud'] },

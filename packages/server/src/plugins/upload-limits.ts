@@ -27,9 +27,11 @@ function isUploadBody(request: FastifyRequest): boolean {
 export const uploadLimitsPlugin = fp(async (app: FastifyInstance, { slots, deadlines }: UploadLimitsOptions) => {
   app.decorate('uploadSlot', async (request: FastifyRequest, reply: FastifyReply) => {
     if (!isUploadBody(request)) return;
-    const release = slots.take(request.session.userId);
+    const release = await slots.take(request.session.userId);
     // 'close' comes once the response is sent or the connection is gone, whichever is first.
     reply.raw.once('close', release);
+    // Gone while the slot was being taken: no 'close' is coming any more.
+    if (request.raw.socket.destroyed) release();
     deadlines.watchUpload(request.raw);
   });
 });

@@ -12,7 +12,11 @@ const MAC_BYTES = 16;
 export class ListCursor {
   private readonly key: Buffer;
 
-  /** `secret` is the server's signing secret; a key of its own is derived for cursors. */
+  /**
+   * `secret` is the token signing key (JWT_SECRET, or the key the instances keep in the
+   * database): every instance derives the same cursor key from it, so a cursor issued by one
+   * is read back by any other.
+   */
   constructor(secret: string) {
     this.key = createHmac('sha256', secret).update('cloudstore list cursor').digest();
   }

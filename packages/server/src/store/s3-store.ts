@@ -221,14 +221,28 @@ export class S3BlobStore implements BlobStore {
       for (const upload of page.Uploads ?? []) {
         const { Key: key, UploadId: uploadId, Initiated: initiated } = upload;
         if (!key || !uploadId || !this.isOurs(key) || liveObjects.has(key)) continue;
-        if (!initiated || initiated.getTime() > cutoff || (await this.lastPartTime(key, uploadId)) > cutoff) continue;
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
-        aborted++;
+        if (!initiated || initiated.getTime() > cutoff) continue;
+        if (await this.abortIfAbandoned(key, uploadId, cutoff)) aborted++;
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker !== undefined);
     return aborted;
+  }
+
+  /**
+   * Aborts the upload unless a part reached it since `cutoff`. Another instance's sweep may have
+   * aborted it meanwhile (instances sweep at once when they start together): gone is done.
+   */
+  private async abortIfAbandoned(key: string, uploadId: string, cutoff: number): Promise<boolean> {
+    try {
+      if ((await this.lastPartTime(key, uploadId)) > cutoff) return false;
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
   }
 
   /** When the newest part of an upload arrived (0 when none did): a slow upload is not an abandoned one. */

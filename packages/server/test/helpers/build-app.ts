@@ -35,6 +35,7 @@ export function testConfig(base: TestDatabase, overrides: Partial<Config> = {}):
     requestTimeoutMs: 30_000,
     bodyIdleTimeoutMs: 60_000,
     uploadsPerUser: 64,
+    uploadSlotLeaseMs: 30_000,
     ...base,
     ...overrides,
   };

@@ -128,3 +128,24 @@ export function parseRawResponse(response: string): { status: number; headers: s
   const text = rest.join('\r\n\r\n');
   return { status, headers: head, body: text.startsWith('{') ? JSON.parse(text) : text };
 }
+
+/** A raw upload of `content` that sends its first `sent` bytes and waits; `finish()` sends the rest. */
+export function heldUpload(url: string, token: string, filename: string, content: Buffer, sent: number) {
+  const request = start(url, `/cloud/my-drive/?filename=${filename}`, {
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/octet-stream',
+    'content-length': content.length,
+  });
+  const replied = once(request, 'response').then(([response]) => replyOf(response as http.IncomingMessage));
+  replied.catch(() => {});
+  request.write(content.subarray(0, sent));
+  return {
+    request,
+    /** The answer, when one comes (a refusal comes before the rest is sent). */
+    replied,
+    finish: (): Promise<RawReply> => {
+      request.end(content.subarray(sent));
+      return replied;
+    },
+  };
+}

@@ -177,6 +177,26 @@ export function s3StoreCases(t: Test, engine: Engine): void {
   });
 
   t.test(
+    'two instances sweeping at once (they started together) both finish, and leave no abandoned upload',
+    { skip: hasUploadListing ? false : noUploadListing },
+    async (t) => {
+      const prefix = newPrefix();
+      const db = await mapDatabase(t);
+      const stores = [
+        await createS3Store(t, engine, { db, prefix, abandonedAfterMs: 0 }),
+        await createS3Store(t, engine, { db, prefix, abandonedAfterMs: 0 }),
+      ];
+      for (let index = 0; index < 6; index++) {
+        await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${prefix}${randomBytes(16).toString('hex')}` }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const swept = await Promise.all(stores.map((store) => store.sweepTemporary()));
+      t.ok(swept[0] + swept[1] >= 6, `every upload aborted by one sweep or the other (${swept.join(' + ')})`);
+      t.same(await uploadsUnder(client, bucket, prefix), [], 'none left');
+    },
+  );
+
+  t.test(
     'the sweep aborts abandoned multipart uploads, not one in progress',
     { skip: hasUploadListing ? false : noUploadListing },
     async (t) => {
