@@ -114,7 +114,8 @@ forEachDatabase(t, async (t, kind) => {
       ['corrupt.bin', { drive: alice, content: randomContent(4096) }],
     ]);
     files.set('same.bin', { drive: bob, content: files.get('small.bin')!.content });
-    for (const [filename, { drive, content }] of files) t.equal((await drive.upload(filename, content)).status, 201, `uploaded ${filename}`);
+    for (const [filename, { drive, content }] of files)
+      t.equal((await drive.upload(filename, content)).status, 201, `uploaded ${filename}`);
     const db = await openServerDatabase(t, server);
     const corrupt = files.get('corrupt.bin')!.content;
     const corruptPath = blobPath(server.dataDir, sha256Hex(corrupt));
@@ -133,7 +134,9 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(first.code, 3, `exit 3: finished, some not copied (${first.stderr})`);
     t.match(first.stdout, /4 blobs: copied 3 \(9\.0 MiB\), 0 on S3 already, 1 not copied/);
     t.match(first.stderr, new RegExp(`${sha256Hex(corrupt)}: its bytes hash to ${sha256Hex(flipped)}: not copied`));
-    const expected = [...new Set([...files.values()].map(({ content }) => sha256Hex(content)))].filter((digest) => digest !== sha256Hex(corrupt));
+    const expected = [...new Set([...files.values()].map(({ content }) => sha256Hex(content)))].filter(
+      (digest) => digest !== sha256Hex(corrupt),
+    );
     t.same(await mappedDigests(db), expected.sort(), 'every good blob is mapped, the corrupted one is not');
     t.equal(await objectsIn(bucket), 3, 'and the corrupted copy left no object behind');
 
@@ -179,7 +182,10 @@ forEachDatabase(t, async (t, kind) => {
 
     const resumed = await runScript(env);
     t.equal(resumed.code, 0, `the second run finishes (${resumed.stderr})`);
-    t.match(resumed.stdout, new RegExp(`16 blobs: copied ${files.size - copiedBefore} \\(.*\\), ${copiedBefore} on S3 already, 0 not copied`));
+    t.match(
+      resumed.stdout,
+      new RegExp(`16 blobs: copied ${files.size - copiedBefore} \\(.*\\), ${copiedBefore} on S3 already, 0 not copied`),
+    );
     t.equal((await mappedDigests(db)).length, files.size);
 
     await checkServedFromS3(t, server, endpoint, bucket, files);

@@ -76,13 +76,21 @@ export async function migrateStore(config: Config, options: MigrateOptions, outp
   }
 }
 
-async function copyAll(db: Knex, source: FsBlobStore, target: BlobStore, options: MigrateOptions, output: MigrateOutput): Promise<MigrateSummary> {
+async function copyAll(
+  db: Knex,
+  source: FsBlobStore,
+  target: BlobStore,
+  options: MigrateOptions,
+  output: MigrateOutput,
+): Promise<MigrateSummary> {
   const summary: MigrateSummary = { blobs: 0, copied: 0, bytesCopied: 0, alreadyThere: 0, refused: [] };
   const files = new FileRepository(db);
   const verb = options.isDryRun ? 'would copy' : 'copied';
   let lastProgress = Date.now();
-  for (let after = ''; ; ) {
-    const page = await files.blobsAfter(after, PAGE);
+  let page: BlobRecord[];
+  let after = '';
+  do {
+    page = await files.blobsAfter(after, PAGE);
     for (const blob of page) {
       summary.blobs++;
       if ((await target.stat(blob.sha256))?.size === blob.size) {
@@ -102,9 +110,8 @@ async function copyAll(db: Knex, source: FsBlobStore, target: BlobStore, options
         output.line(`${verb} ${summary.copied} blobs (${formatBytes(summary.bytesCopied)}), ${summary.blobs} looked at so far`);
       }
     }
-    if (page.length < PAGE) break;
-    after = page[page.length - 1].sha256;
-  }
+    after = page.at(-1)?.sha256 ?? after;
+  } while (page.length === PAGE);
   output.line(
     `${options.isDryRun ? 'dry run: ' : ''}${summary.blobs} blobs: ${verb} ${summary.copied} (${formatBytes(summary.bytesCopied)}), ` +
       `${summary.alreadyThere} on S3 already, ${summary.refused.length} not copied`,
@@ -147,10 +154,14 @@ async function main(): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const summary = await migrateStore(loadConfig(), { isDryRun }, {
-    line: (text) => process.stdout.write(`${text}\n`),
-    problem: (text) => process.stderr.write(`migrate-store: ${text}\n`),
-  });
+  const summary = await migrateStore(
+    loadConfig(),
+    { isDryRun },
+    {
+      line: (text) => process.stdout.write(`${text}\n`),
+      problem: (text) => process.stderr.write(`migrate-store: ${text}\n`),
+    },
+  );
   return summary.refused.length > 0 ? MIGRATE_EXIT.incomplete : MIGRATE_EXIT.done;
 }
 
