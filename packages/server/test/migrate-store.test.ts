@@ -100,7 +100,7 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(unknown.code, 2, 'an unknown option is exit 2');
   });
 
-  t.test('copies a seeded store, refuses a corrupted blob, re-runs as a no-op, then serves from S3', async (t) => {
+  t.test('copies a seeded store, refuses a corrupted and a missing blob, re-runs as a no-op, then serves from S3', async (t) => {
     const database = await createTestDatabase(t, kind);
     const bucket = await createBucket(t, endpoint);
     const server = await startServerOn(t, kind, database);
@@ -112,6 +112,7 @@ forEachDatabase(t, async (t, kind) => {
       ['small.bin', { drive: alice, content: randomContent(1000) }],
       ['big.bin', { drive: alice, content: randomContent(9 * MiB + 7) }],
       ['corrupt.bin', { drive: alice, content: randomContent(4096) }],
+      ['gone.bin', { drive: alice, content: randomContent(2048) }],
     ]);
     files.set('same.bin', { drive: bob, content: files.get('small.bin')!.content });
     for (const [filename, { drive, content }] of files)
@@ -122,33 +123,40 @@ forEachDatabase(t, async (t, kind) => {
     const flipped = Buffer.from(corrupt);
     flipped[100] ^= 0xff;
     await writeFile(corruptPath, flipped);
+    const gone = files.get('gone.bin')!.content;
+    const gonePath = blobPath(server.dataDir, sha256Hex(gone));
+    await rename(gonePath, `${gonePath}.away`);
     const env = scriptEnvironment(database, endpoint, bucket);
 
     const dry = await runScript(env, ['--dry-run']);
-    t.equal(dry.code, 0, `dry run: exit 0 (${dry.stderr})`);
-    t.match(dry.stdout, /dry run: 4 blobs: would copy 4 \(9\.0 MiB\), 0 on S3 already, 0 not copied/);
+    t.equal(dry.code, 3, 'dry run: exit 3, a file is missing');
+    t.match(dry.stdout, /dry run: 5 blobs: would copy 4 \(9\.0 MiB\), 0 on S3 already, 1 not copied/);
+    t.match(dry.stderr, new RegExp(`${sha256Hex(gone)}: no file at ${gonePath}: not copied`));
     t.equal(await objectsIn(bucket), 0, 'a dry run writes nothing to the bucket');
     t.same(await mappedDigests(db), [], 'nor to the database');
 
     const first = await runScript(env);
     t.equal(first.code, 3, `exit 3: finished, some not copied (${first.stderr})`);
-    t.match(first.stdout, /4 blobs: copied 3 \(9\.0 MiB\), 0 on S3 already, 1 not copied/);
+    t.match(first.stdout, /5 blobs: copied 3 \(9\.0 MiB\), 0 on S3 already, 2 not copied/);
     t.match(first.stderr, new RegExp(`${sha256Hex(corrupt)}: its bytes hash to ${sha256Hex(flipped)}: not copied`));
+    t.match(first.stderr, new RegExp(`${sha256Hex(gone)}: no file at`));
+    const refused = [sha256Hex(corrupt), sha256Hex(gone)];
     const expected = [...new Set([...files.values()].map(({ content }) => sha256Hex(content)))].filter(
-      (digest) => digest !== sha256Hex(corrupt),
+      (digest) => !refused.includes(digest),
     );
-    t.same(await mappedDigests(db), expected.sort(), 'every good blob is mapped, the corrupted one is not');
+    t.same(await mappedDigests(db), expected.sort(), 'every good blob is mapped, the corrupted and the missing ones are not');
     t.equal(await objectsIn(bucket), 3, 'and the corrupted copy left no object behind');
 
     const again = await runScript(env);
     t.equal(again.code, 3, `a re-run still reports the corrupted blob (${again.stderr})`);
-    t.match(again.stdout, /4 blobs: copied 0 \(0 B\), 3 on S3 already, 1 not copied/, 'and copies nothing');
+    t.match(again.stdout, /5 blobs: copied 0 \(0 B\), 3 on S3 already, 2 not copied/, 'and copies nothing');
     t.equal(await objectsIn(bucket), 3);
 
     await writeFile(corruptPath, corrupt);
+    await rename(`${gonePath}.away`, gonePath);
     const repaired = await runScript(env);
-    t.equal(repaired.code, 0, 'once the file is repaired: exit 0');
-    t.match(repaired.stdout, /4 blobs: copied 1 \(4\.0 KiB\), 3 on S3 already, 0 not copied/);
+    t.equal(repaired.code, 0, 'once the files are restored: exit 0');
+    t.match(repaired.stdout, /5 blobs: copied 2 \(6\.0 KiB\), 3 on S3 already, 0 not copied/);
 
     await checkServedFromS3(t, server, endpoint, bucket, files);
   });
