@@ -91,7 +91,7 @@ forEachDatabase(t, async (t, kind) => {
   const objectsIn = async (bucket: string) =>
     ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: PREFIX }))).Contents ?? []).length;
 
-  t.test('refuses without an S3 store, changing nothing', async (t) => {
+  t.test('refuses without an S3 store, or with one that does not answer', async (t) => {
     const database = await createTestDatabase(t, kind);
     const run = await runScript(scriptEnvironment(database, null, ''));
     t.equal(run.code, 2, 'exit 2');
@@ -99,6 +99,12 @@ forEachDatabase(t, async (t, kind) => {
     t.match(run.stderr, /usage: pnpm migrate-store/);
     const unknown = await runScript(scriptEnvironment(database, endpoint, 'whatever'), ['--force']);
     t.equal(unknown.code, 2, 'an unknown option is exit 2');
+    const unreachable = await runScript({
+      ...scriptEnvironment(database, endpoint, 'cloudstore-nowhere'),
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+    });
+    t.equal(unreachable.code, 1, 'a store that does not answer is exit 1');
+    t.match(unreachable.stderr, /migrate-store: BLOB_STORE s3:\/\/cloudstore-nowhere\/content\/: /);
   });
 
   t.test('copies a seeded store, refuses a corrupted and a missing blob, re-runs as a no-op, then serves from S3', async (t) => {
