@@ -81,7 +81,7 @@ function repeat(app: FastifyInstance, intervalMs: number, what: string, task: ()
 }
 
 /** The store BLOB_STORE names, ready for use; refuses (one line) when it cannot be used. */
-async function openBlobStore(dataDir: string, chosen: BlobStoreConfig, db: Knex): Promise<BlobStore> {
+export async function openBlobStore(dataDir: string, chosen: BlobStoreConfig, db: Knex): Promise<BlobStore> {
   const store =
     chosen.kind === 'file'
       ? new FsBlobStore(dataDir)

@@ -181,6 +181,12 @@ export class FileRepository {
     return row ? toBlob(row) : undefined;
   }
 
+  /** Up to `limit` blobs whose digest sorts after `after`, in order: one page of them all (`pnpm migrate-store`). */
+  async blobsAfter(after: string, limit: number): Promise<BlobRecord[]> {
+    const rows = await this.db('blobs').where('sha256', '>', after).orderBy('sha256').limit(limit);
+    return rows.map(toBlob);
+  }
+
   async lockBlobById(blobId: number): Promise<BlobRecord | undefined> {
     const query = this.db('blobs').where('id', blobId).first();
     const row = await (this.isMysql ? query.forUpdate() : query);
