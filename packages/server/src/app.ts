@@ -89,6 +89,7 @@ async function openBlobStore(dataDir: string, chosen: BlobStoreConfig, db: Knex)
           prefix: chosen.prefix,
           db,
           objects: (handle) => new BlobObjectRepository(handle),
+          partBuffers: chosen.partBuffers,
         });
   try {
     await store.init();

@@ -15,6 +15,7 @@ import type { Knex } from 'knex';
 import type { BlobStore, ByteRange, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
 import { S3ObjectUpload, partBytesFor } from './s3-upload.js';
+import { SlabPool } from './slab-pool.js';
 import { writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
@@ -51,7 +52,12 @@ export interface S3StoreOptions {
   /** Leftovers younger than this are never swept: a write may still be using them. */
   abandonedAfterMs?: number;
   clock?: () => number;
+  /** Part buffers shared by every upload in flight (S3_PART_BUFFERS); each is one part (8 MiB by default). */
+  partBuffers?: number;
 }
+
+/** Without S3_PART_BUFFERS (config.ts gives it): 64 MiB of 8 MiB parts. */
+const DEFAULT_PART_BUFFERS = 8;
 
 /** Objects this process is writing or holds staged: never an abandoned leftover. */
 const liveObjects = new Set<string>();
@@ -71,6 +77,9 @@ export class S3BlobStore implements BlobStore {
   private readonly clock: () => number;
   /** The same slab pool and hashing threads as the file store's, made at the first write. */
   private uploadBuffers: UploadBuffers | null = null;
+  /** The part buffers of every upload in flight, one fixed pool, made at the first write. */
+  private partPool: SlabPool | null = null;
+  private readonly partBuffers: number;
 
   constructor(options: S3StoreOptions) {
     this.client = options.client;
@@ -80,6 +89,13 @@ export class S3BlobStore implements BlobStore {
     this.objects = options.objects;
     this.abandonedAfterMs = options.abandonedAfterMs ?? HOUR_MS;
     this.clock = options.clock ?? Date.now;
+    this.partBuffers = options.partBuffers ?? DEFAULT_PART_BUFFERS;
+  }
+
+  /** The part pool's size and the most buffers in use at once so far (for tests and diagnostics). */
+  partBufferUse(): { count: number; partBytes: number; inUse: number; mostInUse: number } | null {
+    const pool = this.partPool;
+    return pool && { count: pool.count, partBytes: pool.slabBytes, inUse: pool.count - pool.freeCount, mostInUse: pool.mostInUse };
   }
 
   /** Refuses to start, with one line saying why, when the bucket cannot be used. */
@@ -94,7 +110,11 @@ export class S3BlobStore implements BlobStore {
 
   async write(source: Readable, { maxBytes }: WriteOptions): Promise<StagedBlob> {
     const objectName = this.prefix + randomBytes(16).toString('hex');
-    const upload = new S3ObjectUpload(this.client, this.bucket, objectName, partBytesFor(maxBytes));
+    const partBytes = partBytesFor(maxBytes);
+    this.partPool ??= new SlabPool(this.partBuffers, partBytes);
+    // MAX_UPLOAD_BYTES is one setting: every write of a server asks for the same part size.
+    if (partBytes > this.partPool.slabBytes) throw new Error(`parts of ${partBytes} bytes do not fit the pool's ${this.partPool.slabBytes}`);
+    const upload = new S3ObjectUpload(this.client, this.bucket, objectName, this.partPool);
     liveObjects.add(objectName);
     let written: { sha256: string; size: number };
     try {

@@ -7,6 +7,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { SlabPool } from './slab-pool.js';
 import type { SlabSink } from './slab-writer.js';
 
 const MiB = 1024 * 1024;
@@ -14,8 +15,6 @@ const MiB = 1024 * 1024;
 const PART_BYTES = 8 * MiB;
 /** S3's most parts in one upload. */
 const MAX_PARTS = 10_000;
-/** Part buffers kept for the next upload, so that each upload does not fault in fresh memory. */
-const CACHED_PARTS = 4;
 
 /** Parts large enough that `maxBytes` fits in S3's 10,000 parts, in whole MiB. */
 export function partBytesFor(maxBytes: number): number {
@@ -24,17 +23,28 @@ export function partBytesFor(maxBytes: number): number {
 
 /**
  * Streams one object into the store as the slab writer hands over its slabs: bytes gather in a
- * part buffer; each full part is sent (UploadPart) while the next one fills, so an upload holds
- * at most two parts in memory. A body smaller than one part is sent whole with PutObject.
- * Every byte goes to the store once: nothing is copied or renamed afterwards.
+ * part buffer; each full part is sent (UploadPart) while the next one fills. A body smaller than
+ * one part is sent whole with PutObject. Every byte goes to the store once: nothing is copied or
+ * renamed afterwards.
+ *
+ * Part buffers come from one fixed pool shared by every upload of the store (`parts`, slabs of a
+ * whole part), never allocated per upload. An upload reserves a whole part buffer before it takes
+ * its first slab (`reserve`, which the slab writer awaits holding no slab: its socket is paused
+ * meanwhile), and from then on never waits for the pool again: when its part is full it takes a
+ * second buffer only if one is free and nobody waits for it, and otherwise waits for its own
+ * previous part to be sent and fills that buffer again. So whoever holds a part buffer can always
+ * finish its part, and whoever waits holds nothing that others need: no deadlock, whatever the
+ * number of uploads. A second buffer goes back to the pool as soon as another upload waits.
  */
 export class S3ObjectUpload implements SlabSink {
-  private static readonly spareParts = new Map<number, Buffer[]>();
-
   private uploadId: string | null = null;
   private readonly parts: CompletedPart[] = [];
-  private filling: Buffer | null = null;
+  /** Pool slabs this upload holds: the one filling, and the one being sent. */
+  private readonly held = new Set<number>();
+  private filling = -1;
   private filled = 0;
+  /** A held buffer that nothing uses right now (its part was sent). */
+  private spare = -1;
   private size = 0;
   private sending: Promise<void> = Promise.resolve();
   private sendError: unknown = null;
@@ -45,8 +55,16 @@ export class S3ObjectUpload implements SlabSink {
     private readonly client: S3Client,
     private readonly bucket: string,
     readonly key: string,
-    private readonly partBytes: number,
+    private readonly pool: SlabPool,
   ) {}
+
+  /** The upload's first part buffer, from the pool, waiting for one to be free; then nothing. */
+  async reserve(signal: AbortSignal): Promise<void> {
+    if (this.held.size > 0) return;
+    const slab = await this.pool.acquire(signal);
+    this.held.add(slab);
+    this.filling = slab;
+  }
 
   /** Takes a copy of the slab, once there is room for it; `position` is where the last one ended. */
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
@@ -61,15 +79,18 @@ export class S3ObjectUpload implements SlabSink {
   /** Sends what is left and makes the object; resolves once the store holds it whole. */
   async finish(): Promise<void> {
     await this.queue;
-    if (this.uploadId === null) {
-      const body = this.filling?.subarray(0, this.filled) ?? Buffer.alloc(0);
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length }));
-      this.recycle();
-      return;
+    try {
+      if (this.uploadId === null) {
+        const body = this.filling === -1 ? Buffer.alloc(0) : this.pool.bytesOf(this.filling).subarray(0, this.filled);
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length }));
+        return;
+      }
+      if (this.filled > 0) await this.sendPart();
+      await this.sending;
+      if (this.sendError) throw this.sendError;
+    } finally {
+      this.releaseAll();
     }
-    if (this.filled > 0) await this.sendPart();
-    await this.sending;
-    if (this.sendError) throw this.sendError;
     // The answer's ETag is not read: Ceph RGW 16 leaves it empty. The parts' ETags are real.
     await this.client.send(
       new CompleteMultipartUploadCommand({
@@ -85,7 +106,7 @@ export class S3ObjectUpload implements SlabSink {
   async abort(): Promise<void> {
     await this.queue;
     await this.sending;
-    this.recycle();
+    this.releaseAll();
     if (this.uploadId === null) return;
     await this.client
       .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }))
@@ -96,13 +117,30 @@ export class S3ObjectUpload implements SlabSink {
     let offset = 0;
     while (offset < bytes.length) {
       if (this.sendError) throw this.sendError;
-      this.filling ??= S3ObjectUpload.spareParts.get(this.partBytes)?.pop() ?? Buffer.allocUnsafe(this.partBytes);
-      const copied = bytes.copy(this.filling, this.filled, offset);
+      if (this.filling === -1) this.filling = await this.nextBuffer();
+      const copied = bytes.copy(this.pool.buffer, this.pool.offsetOf(this.filling) + this.filled, offset);
       this.filled += copied;
       offset += copied;
       this.size += copied;
-      if (this.filled === this.partBytes) await this.sendPart();
+      if (this.filled === this.pool.slabBytes) await this.sendPart();
     }
+  }
+
+  /** A buffer to fill: a spare, else a free one of the pool's, else the one being sent, once sent. */
+  private async nextBuffer(): Promise<number> {
+    if (this.held.size === 0) throw new Error('no part buffer reserved');
+    if (this.spare === -1) {
+      const free = this.pool.tryAcquire();
+      if (free !== undefined) {
+        this.held.add(free);
+        return free;
+      }
+      await this.sending;
+      if (this.sendError) throw this.sendError;
+    }
+    const spare = this.spare;
+    this.spare = -1;
+    return spare;
   }
 
   /** Waits for the part before it to be sent, then starts sending the filled one. */
@@ -114,11 +152,11 @@ export class S3ObjectUpload implements SlabSink {
       this.uploadId = created.UploadId ?? null;
       if (this.uploadId === null) throw new Error('the store gave no UploadId');
     }
-    const part = this.filling!;
+    const part = this.filling;
     const length = this.filled;
     const partNumber = this.parts.length + 1;
     this.parts.push({ PartNumber: partNumber });
-    this.filling = null;
+    this.filling = -1;
     this.filled = 0;
     this.sending = this.client
       .send(
@@ -127,30 +165,37 @@ export class S3ObjectUpload implements SlabSink {
           Key: this.key,
           UploadId: this.uploadId,
           PartNumber: partNumber,
-          Body: part.subarray(0, length),
+          Body: this.pool.bytesOf(part).subarray(0, length),
           ContentLength: length,
         }),
       )
       .then(
         (sent) => {
           this.parts[partNumber - 1].ETag = sent.ETag;
-          this.release(part);
+          this.sent(part);
         },
         (error: unknown) => {
           this.sendError ??= error;
-          this.release(part);
+          this.sent(part);
         },
       );
   }
 
-  private recycle(): void {
-    if (this.filling) this.release(this.filling);
-    this.filling = null;
+  /** A sent part's buffer: kept for the next part, unless another buffer is filling and someone waits for one. */
+  private sent(part: number): void {
+    if (this.filling !== -1 && this.pool.hasWaiters) {
+      this.held.delete(part);
+      this.pool.release(part);
+    } else {
+      this.spare = part;
+    }
   }
 
-  private release(part: Buffer): void {
-    const spares = S3ObjectUpload.spareParts.get(this.partBytes) ?? [];
-    if (spares.length < CACHED_PARTS) spares.push(part);
-    S3ObjectUpload.spareParts.set(this.partBytes, spares);
+  private releaseAll(): void {
+    for (const slab of this.held) this.pool.release(slab);
+    this.held.clear();
+    this.filling = -1;
+    this.spare = -1;
+    this.filled = 0;
   }
 }
