@@ -113,7 +113,8 @@ export class S3BlobStore implements BlobStore {
     const partBytes = partBytesFor(maxBytes);
     this.partPool ??= new SlabPool(this.partBuffers, partBytes);
     // MAX_UPLOAD_BYTES is one setting: every write of a server asks for the same part size.
-    if (partBytes > this.partPool.slabBytes) throw new Error(`parts of ${partBytes} bytes do not fit the pool's ${this.partPool.slabBytes}`);
+    if (partBytes > this.partPool.slabBytes)
+      throw new Error(`parts of ${partBytes} bytes do not fit the pool's ${this.partPool.slabBytes}`);
     const upload = new S3ObjectUpload(this.client, this.bucket, objectName, this.partPool);
     liveObjects.add(objectName);
     let written: { sha256: string; size: number };
