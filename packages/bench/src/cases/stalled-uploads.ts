@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchContext } from '../bench-context.js';
 import type { CaseId } from '../options.js';
 import { MiB } from '../plan.js';
-import { readMemory, resetPeakRss } from '../proc-stats.js';
+import { cpuSeconds, readMemory, resetPeakRss } from '../proc-stats.js';
 import { CloudStore } from '../servers/cloudstore.js';
 import { TARGETS, judge, notMeasured } from '../targets.js';
 import { testFile } from '../test-files.js';
@@ -16,6 +16,8 @@ const UPLOADS_PER_USER = 64;
 export const USERS = 4;
 /** Long enough for every upload's half-filled buffer to go back to the pool (100 ms) many times over. */
 const HOLD_MS = 2000;
+/** Consecutive 100 ms checks in which the server used under 5 ms of CPU: it has settled. */
+const SETTLED_CHECKS = 5;
 
 /**
  * Uploads in flight that stall (API.md, "Limits, timeouts and housekeeping"): 4 users × 64 raw
@@ -113,8 +115,17 @@ export async function measureStalled(
       if (countInFlight) {
         while (Date.now() < deadline && (inFlight = await countInFlight()) < sockets.length) await sleep(100);
       } else {
-        // Every socket has sent its 1 MiB (the kernel took it), and the server had time to read it.
+        // Every socket has sent its 1 MiB (the kernel took it: on loopback, all of it may sit in
+        // the server's receive buffer), and the server has settled: it used no CPU for a while,
+        // having taken all that it will take before the clients send more.
         while (Date.now() < deadline && sockets.some((socket) => socket.writableLength > 0 && !answered.has(socket))) await sleep(100);
+        let before = cpuSeconds(pid) ?? 0;
+        for (let quiet = 0; quiet < SETTLED_CHECKS && Date.now() < deadline;) {
+          await sleep(100);
+          const now = cpuSeconds(pid) ?? 0;
+          quiet = now - before < 0.005 ? quiet + 1 : 0;
+          before = now;
+        }
       }
       await sleep(HOLD_MS);
       if (!countInFlight) inFlight = sockets.filter((socket) => !answered.has(socket)).length;
