@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -14,7 +16,7 @@ import {
 import type { Knex } from 'knex';
 import type { BlobStore, ByteRange, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
-import { S3ObjectUpload, partBytesFor } from './s3-upload.js';
+import { S3ObjectUpload, SPILL_PREFIX, partBytesFor } from './s3-upload.js';
 import { SlabPool } from './slab-pool.js';
 import { writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
@@ -54,6 +56,8 @@ export interface S3StoreOptions {
   clock?: () => number;
   /** Part buffers shared by every upload in flight (S3_PART_BUFFERS); each is one part (8 MiB by default). */
   partBuffers?: number;
+  /** Where a stalled upload's unfinished part waits while its buffer serves others ($DATA_DIR/tmp); absent: never. */
+  spillDirectory?: string;
 }
 
 /** Without S3_PART_BUFFERS (config.ts gives it): 64 MiB of 8 MiB parts. */
@@ -80,6 +84,7 @@ export class S3BlobStore implements BlobStore {
   /** The part buffers of every upload in flight, one fixed pool, made at the first write. */
   private partPool: SlabPool | null = null;
   private readonly partBuffers: number;
+  private readonly spillDirectory: string | null;
 
   constructor(options: S3StoreOptions) {
     this.client = options.client;
@@ -90,6 +95,7 @@ export class S3BlobStore implements BlobStore {
     this.abandonedAfterMs = options.abandonedAfterMs ?? HOUR_MS;
     this.clock = options.clock ?? Date.now;
     this.partBuffers = options.partBuffers ?? DEFAULT_PART_BUFFERS;
+    this.spillDirectory = options.spillDirectory ?? null;
   }
 
   /** The part pool's size and the most buffers in use at once so far (for tests and diagnostics). */
@@ -100,6 +106,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Refuses to start, with one line saying why, when the bucket cannot be used. */
   async init(): Promise<void> {
+    if (this.spillDirectory !== null) await mkdir(this.spillDirectory, { recursive: true, mode: 0o700 });
     try {
       await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }));
     } catch (error) {
@@ -111,11 +118,13 @@ export class S3BlobStore implements BlobStore {
   async write(source: Readable, { maxBytes }: WriteOptions): Promise<StagedBlob> {
     const objectName = this.prefix + randomBytes(16).toString('hex');
     const partBytes = partBytesFor(maxBytes);
-    this.partPool ??= new SlabPool(this.partBuffers, partBytes);
+    // Not shared memory: parts sent from a SharedArrayBuffer stalled an upload (the 6th 8 MiB part of
+    // a 64 MiB one, twice in three runs of the bench, never with an ArrayBuffer); no worker reads them.
+    this.partPool ??= new SlabPool(this.partBuffers, partBytes, false);
     // MAX_UPLOAD_BYTES is one setting: every write of a server asks for the same part size.
     if (partBytes > this.partPool.slabBytes)
       throw new Error(`parts of ${partBytes} bytes do not fit the pool's ${this.partPool.slabBytes}`);
-    const upload = new S3ObjectUpload(this.client, this.bucket, objectName, this.partPool);
+    const upload = new S3ObjectUpload(this.client, this.bucket, objectName, this.partPool, this.spillDirectory);
     liveObjects.add(objectName);
     let written: { sha256: string; size: number };
     try {
@@ -212,7 +221,7 @@ export class S3BlobStore implements BlobStore {
    */
   async sweepTemporary(): Promise<number> {
     try {
-      return (await this.abortAbandonedUploads()) + (await this.removeUnrecordedObjects());
+      return (await this.abortAbandonedUploads()) + (await this.removeUnrecordedObjects()) + (await this.removeOldSpills());
     } catch (error) {
       throw translateS3Error(error);
     }
@@ -285,6 +294,25 @@ export class S3BlobStore implements BlobStore {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
+    return removed;
+  }
+
+  /** Spill files a crash left: a live one is minutes old at most (its client is cut off after BODY_IDLE_TIMEOUT_MS). */
+  private async removeOldSpills(): Promise<number> {
+    if (this.spillDirectory === null) return 0;
+    const cutoff = this.clock() - this.abandonedAfterMs;
+    let removed = 0;
+    for (const name of await readdir(this.spillDirectory).catch(() => [])) {
+      if (!name.startsWith(SPILL_PREFIX)) continue;
+      const file = path.join(this.spillDirectory, name);
+      const modified = await stat(file).then(
+        (found) => found.mtimeMs,
+        () => Infinity,
+      );
+      if (modified > cutoff) continue;
+      await rm(file, { force: true });
+      removed++;
+    }
     return removed;
   }
 

@@ -7,6 +7,9 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { open, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import type { SlabPool } from './slab-pool.js';
 import type { SlabSink } from './slab-writer.js';
 
@@ -15,6 +18,13 @@ const MiB = 1024 * 1024;
 const PART_BYTES = 8 * MiB;
 /** S3's most parts in one upload. */
 const MAX_PARTS = 10_000;
+/**
+ * An upload whose client sent nothing for this long, while others wait for a part buffer, gives
+ * its buffers back (its bytes so far go to a spill file) and takes one again when bytes come.
+ */
+const STALL_MS = 500;
+/** Spill files are named so: the sweep removes those a crash left. */
+export const SPILL_PREFIX = 's3-spill-';
 
 /** Parts large enough that `maxBytes` fits in S3's 10,000 parts, in whole MiB. */
 export function partBytesFor(maxBytes: number): number {
@@ -35,6 +45,12 @@ export function partBytesFor(maxBytes: number): number {
  * previous part to be sent and fills that buffer again. So whoever holds a part buffer can always
  * finish its part, and whoever waits holds nothing that others need: no deadlock, whatever the
  * number of uploads. A second buffer goes back to the pool as soon as another upload waits.
+ *
+ * A client that stalls must not keep its buffer from the others: once it has sent nothing for
+ * STALL_MS while another upload waits, the bytes of its unfinished part (S3 takes no part under
+ * 5 MiB but the last) are written to a spill file in `spillDirectory` and its buffers go back to
+ * the pool; when its bytes come again, `reserve` takes a buffer (again holding no slab while it
+ * waits) and reads them back. Only stalled uploads, and only under contention, touch the disk.
  */
 export class S3ObjectUpload implements SlabSink {
   private uploadId: string | null = null;
@@ -48,29 +64,44 @@ export class S3ObjectUpload implements SlabSink {
   private size = 0;
   private sending: Promise<void> = Promise.resolve();
   private sendError: unknown = null;
-  /** Slabs are taken in the order they were handed over, one at a time. */
+  /** Slabs are taken in the order they were handed over, one at a time (and spills between them). */
   private queue: Promise<void> = Promise.resolve();
+  private isSending = false;
+  /** The slab writer is about to take a slab for this upload (between `reserve` and `write`). */
+  private isAwaitingSlab = false;
+  private isFinishing = false;
+  private isSpillQueued = false;
+  private stallTimer: NodeJS.Timeout | undefined;
+  /** The bytes of the unfinished part, while the upload holds no buffer. */
+  private spilled: { file: string; bytes: number } | null = null;
 
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
     readonly key: string,
     private readonly pool: SlabPool,
+    private readonly spillDirectory: string | null = null,
   ) {}
 
-  /** The upload's first part buffer, from the pool, waiting for one to be free; then nothing. */
+  /** A part buffer (with the spilled bytes back in it), from the pool, waiting for one to be free. */
   async reserve(signal: AbortSignal): Promise<void> {
-    if (this.held.size > 0) return;
-    const slab = await this.pool.acquire(signal);
-    this.held.add(slab);
-    this.filling = slab;
+    this.isAwaitingSlab = true;
+    clearTimeout(this.stallTimer);
+    // Slabs taken before are still being copied: no need to wait for them, unless a spill is under
+    // way, which must finish first. The slab writer holds no slab for filling while it waits here.
+    if (this.held.size > 0 && !this.isSpillQueued) return;
+    await this.queue;
+    await this.takeBuffer(signal);
   }
 
   /** Takes a copy of the slab, once there is room for it; `position` is where the last one ended. */
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
-    const taking = this.queue.then(() => {
+    this.isAwaitingSlab = false;
+    clearTimeout(this.stallTimer);
+    const taking = this.queue.then(async () => {
       if (position !== this.size) throw new Error(`slab at ${position}, expected ${this.size}`);
-      return this.take(buffer.subarray(offset, offset + length));
+      await this.take(buffer.subarray(offset, offset + length));
+      this.watchForStall();
     });
     this.queue = taking.catch(() => {});
     return taking;
@@ -78,8 +109,11 @@ export class S3ObjectUpload implements SlabSink {
 
   /** Sends what is left and makes the object; resolves once the store holds it whole. */
   async finish(): Promise<void> {
+    this.isFinishing = true;
+    clearTimeout(this.stallTimer);
     await this.queue;
     try {
+      if (this.spilled) await this.takeBuffer(new AbortController().signal);
       if (this.uploadId === null) {
         const body = this.filling === -1 ? Buffer.alloc(0) : this.pool.bytesOf(this.filling).subarray(0, this.filled);
         await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length }));
@@ -104,13 +138,68 @@ export class S3ObjectUpload implements SlabSink {
 
   /** Gives up: the parts sent so far are dropped (or, where the engine cannot abort, left to the sweep). */
   async abort(): Promise<void> {
+    this.isFinishing = true;
+    clearTimeout(this.stallTimer);
     await this.queue;
     await this.sending;
     this.releaseAll();
+    if (this.spilled) await unlink(this.spilled.file).catch(() => {});
+    this.spilled = null;
     if (this.uploadId === null) return;
     await this.client
       .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }))
       .catch(() => {});
+  }
+
+  /** The first buffer, unless the upload holds one: waits for the pool (holding no slab), then reads back a spill. */
+  private async takeBuffer(signal: AbortSignal): Promise<void> {
+    if (this.held.size > 0) return;
+    const slab = await this.pool.acquire(signal);
+    this.held.add(slab);
+    this.filling = slab;
+    this.filled = 0;
+    if (!this.spilled) return;
+    const { file, bytes } = this.spilled;
+    const handle = await open(file, 'r');
+    try {
+      const { bytesRead } = await handle.read(this.pool.buffer, this.pool.offsetOf(slab), bytes, 0);
+      if (bytesRead !== bytes) throw new Error(`the spill file ${file} holds ${bytesRead} bytes, not ${bytes}`);
+    } finally {
+      await handle.close();
+    }
+    await unlink(file);
+    this.filled = bytes;
+    this.spilled = null;
+  }
+
+  private watchForStall(): void {
+    if (this.spillDirectory === null || this.isFinishing) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => {
+      this.isSpillQueued = true;
+      this.queue = this.queue
+        .then(() => this.spillIfStalled())
+        .catch(() => {})
+        .finally(() => (this.isSpillQueued = false));
+    }, STALL_MS);
+    this.stallTimer.unref();
+  }
+
+  /** Gives the buffers back when the client is quiet and another upload waits; else looks again later. */
+  private async spillIfStalled(): Promise<void> {
+    if (this.isFinishing || this.held.size === 0) return;
+    if (this.isAwaitingSlab || this.isSending || !this.pool.hasWaiters || this.sendError) return this.watchForStall();
+    if (this.filled > 0) {
+      const file = path.join(this.spillDirectory!, `${SPILL_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
+      const handle = await open(file, 'wx', 0o600);
+      try {
+        await handle.write(this.pool.buffer, this.pool.offsetOf(this.filling), this.filled, 0);
+      } finally {
+        await handle.close();
+      }
+      this.spilled = { file, bytes: this.filled };
+    }
+    this.releaseAll();
   }
 
   private async take(bytes: Buffer): Promise<void> {
@@ -158,6 +247,7 @@ export class S3ObjectUpload implements SlabSink {
     this.parts.push({ PartNumber: partNumber });
     this.filling = -1;
     this.filled = 0;
+    this.isSending = true;
     this.sending = this.client
       .send(
         new UploadPartCommand({
@@ -183,6 +273,8 @@ export class S3ObjectUpload implements SlabSink {
 
   /** A sent part's buffer: kept for the next part, unless another buffer is filling and someone waits for one. */
   private sent(part: number): void {
+    this.isSending = false;
+    if (!this.held.has(part)) return;
     if (this.filling !== -1 && this.pool.hasWaiters) {
       this.held.delete(part);
       this.pool.release(part);

@@ -11,7 +11,7 @@ type Waiter = (slab: number) => void;
  * the slab used last is handed out first, so a lone upload keeps reusing the same few.
  */
 export class SlabPool {
-  readonly memory: SharedArrayBuffer;
+  readonly memory: SharedArrayBuffer | ArrayBuffer;
   readonly buffer: Buffer;
   private readonly free: number[] = [];
   private readonly waiters: Waiter[] = [];
@@ -21,8 +21,10 @@ export class SlabPool {
   constructor(
     readonly count: number,
     readonly slabBytes = SLAB_BYTES,
+    /** Shared with the hash workers, or memory of this thread only (the S3 part pool). */
+    isShared = true,
   ) {
-    this.memory = new SharedArrayBuffer(count * slabBytes);
+    this.memory = isShared ? new SharedArrayBuffer(count * slabBytes) : new ArrayBuffer(count * slabBytes);
     this.buffer = Buffer.from(this.memory);
     for (let slab = count - 1; slab >= 0; slab--) this.free.push(slab);
   }
