@@ -16,8 +16,8 @@ import {
 import type { Knex } from 'knex';
 import type { BlobStore, ByteRange, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
+import { PartPool } from './part-pool.js';
 import { S3ObjectUpload, SPILL_PREFIX, partBytesFor } from './s3-upload.js';
-import { SlabPool } from './slab-pool.js';
 import { writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
@@ -82,7 +82,7 @@ export class S3BlobStore implements BlobStore {
   /** The same slab pool and hashing threads as the file store's, made at the first write. */
   private uploadBuffers: UploadBuffers | null = null;
   /** The part buffers of every upload in flight, one fixed pool, made at the first write. */
-  private partPool: SlabPool | null = null;
+  private partPool: PartPool | null = null;
   private readonly partBuffers: number;
   private readonly spillDirectory: string | null;
 
@@ -101,7 +101,7 @@ export class S3BlobStore implements BlobStore {
   /** The part pool's size and the most buffers in use at once so far (for tests and diagnostics). */
   partBufferUse(): { count: number; partBytes: number; inUse: number; mostInUse: number } | null {
     const pool = this.partPool;
-    return pool && { count: pool.count, partBytes: pool.slabBytes, inUse: pool.count - pool.freeCount, mostInUse: pool.mostInUse };
+    return pool && { count: pool.count, partBytes: pool.partBytes, inUse: pool.inUse, mostInUse: pool.mostInUse };
   }
 
   /** Refuses to start, with one line saying why, when the bucket cannot be used. */
@@ -118,12 +118,10 @@ export class S3BlobStore implements BlobStore {
   async write(source: Readable, { maxBytes }: WriteOptions): Promise<StagedBlob> {
     const objectName = this.prefix + randomBytes(16).toString('hex');
     const partBytes = partBytesFor(maxBytes);
-    // Not shared memory: parts sent from a SharedArrayBuffer stalled an upload (the 6th 8 MiB part of
-    // a 64 MiB one, twice in three runs of the bench, never with an ArrayBuffer); no worker reads them.
-    this.partPool ??= new SlabPool(this.partBuffers, partBytes, false);
+    this.partPool ??= new PartPool(this.partBuffers, partBytes);
     // MAX_UPLOAD_BYTES is one setting: every write of a server asks for the same part size.
-    if (partBytes > this.partPool.slabBytes)
-      throw new Error(`parts of ${partBytes} bytes do not fit the pool's ${this.partPool.slabBytes}`);
+    if (partBytes > this.partPool.partBytes)
+      throw new Error(`parts of ${partBytes} bytes do not fit the pool's ${this.partPool.partBytes}`);
     const upload = new S3ObjectUpload(this.client, this.bucket, objectName, this.partPool, this.spillDirectory);
     liveObjects.add(objectName);
     let written: { sha256: string; size: number };

@@ -10,7 +10,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { SlabPool } from './slab-pool.js';
+import type { PartPool } from './part-pool.js';
 import type { SlabSink } from './slab-writer.js';
 
 const MiB = 1024 * 1024;
@@ -79,7 +79,7 @@ export class S3ObjectUpload implements SlabSink {
     private readonly client: S3Client,
     private readonly bucket: string,
     readonly key: string,
-    private readonly pool: SlabPool,
+    private readonly pool: PartPool,
     private readonly spillDirectory: string | null = null,
   ) {}
 
@@ -162,7 +162,7 @@ export class S3ObjectUpload implements SlabSink {
     const { file, bytes } = this.spilled;
     const handle = await open(file, 'r');
     try {
-      const { bytesRead } = await handle.read(this.pool.buffer, this.pool.offsetOf(slab), bytes, 0);
+      const { bytesRead } = await handle.read(this.pool.bytesOf(slab), 0, bytes, 0);
       if (bytesRead !== bytes) throw new Error(`the spill file ${file} holds ${bytesRead} bytes, not ${bytes}`);
     } finally {
       await handle.close();
@@ -193,7 +193,7 @@ export class S3ObjectUpload implements SlabSink {
       const file = path.join(this.spillDirectory!, `${SPILL_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
       const handle = await open(file, 'wx', 0o600);
       try {
-        await handle.write(this.pool.buffer, this.pool.offsetOf(this.filling), this.filled, 0);
+        await handle.write(this.pool.bytesOf(this.filling), 0, this.filled, 0);
       } finally {
         await handle.close();
       }
@@ -207,11 +207,11 @@ export class S3ObjectUpload implements SlabSink {
     while (offset < bytes.length) {
       if (this.sendError) throw this.sendError;
       if (this.filling === -1) this.filling = await this.nextBuffer();
-      const copied = bytes.copy(this.pool.buffer, this.pool.offsetOf(this.filling) + this.filled, offset);
+      const copied = bytes.copy(this.pool.bytesOf(this.filling), this.filled, offset);
       this.filled += copied;
       offset += copied;
       this.size += copied;
-      if (this.filled === this.pool.slabBytes) await this.sendPart();
+      if (this.filled === this.pool.partBytes) await this.sendPart();
     }
   }
 

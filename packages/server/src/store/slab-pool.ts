@@ -11,31 +11,24 @@ type Waiter = (slab: number) => void;
  * the slab used last is handed out first, so a lone upload keeps reusing the same few.
  */
 export class SlabPool {
-  readonly memory: SharedArrayBuffer | ArrayBuffer;
+  readonly memory: SharedArrayBuffer;
   readonly buffer: Buffer;
   private readonly free: number[] = [];
   private readonly waiters: Waiter[] = [];
   private most = 0;
 
-  /** `slabBytes`: 1 MiB for upload buffers; the S3 store's part pool has slabs of a whole part. */
+  /** `slabBytes`: 1 MiB for upload buffers; 0 where the slabs are only counted (part-pool.ts). */
   constructor(
     readonly count: number,
     readonly slabBytes = SLAB_BYTES,
-    /** Shared with the hash workers, or memory of this thread only (the S3 part pool). */
-    isShared = true,
   ) {
-    this.memory = isShared ? new SharedArrayBuffer(count * slabBytes) : new ArrayBuffer(count * slabBytes);
+    this.memory = new SharedArrayBuffer(count * slabBytes);
     this.buffer = Buffer.from(this.memory);
     for (let slab = count - 1; slab >= 0; slab--) this.free.push(slab);
   }
 
   offsetOf(slab: number): number {
     return slab * this.slabBytes;
-  }
-
-  /** The bytes of `slab`, as a Buffer of its own. */
-  bytesOf(slab: number): Buffer {
-    return this.buffer.subarray(this.offsetOf(slab), this.offsetOf(slab) + this.slabBytes);
   }
 
   /** A free slab, as soon as there is one (first come, first served); rejects when `signal` aborts first. */

@@ -21,5 +21,5 @@ export interface UploadBuffers {
 /** Made at a store's first write: a store that only reads needs no threads and no buffers. */
 export function createUploadBuffers(): UploadBuffers {
   const slabs = new SlabPool(UPLOAD_SLABS);
-  return { slabs, hashing: new HashPool(HASH_THREADS, slabs.memory as SharedArrayBuffer) };
+  return { slabs, hashing: new HashPool(HASH_THREADS, slabs.memory) };
 }
