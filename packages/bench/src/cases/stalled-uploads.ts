@@ -135,7 +135,7 @@ export async function measureStalled(
     const hwm = readMemory(pid)!.peakRssKiB / 1024;
     const peak = isReset ? Math.max(hwm, sampled) : sampled;
     context.results.add({
-      caseId: 'stalled-uploads',
+      caseId,
       table,
       label: `idle RSS (${store.label}${where})`,
       unit: 'MiB',
@@ -143,7 +143,7 @@ export async function measureStalled(
       samples: [idle],
     });
     context.results.add({
-      caseId: 'stalled-uploads',
+      caseId,
       table,
       label: `peak RSS (${store.label}${where})`,
       unit: 'MiB',
