@@ -11,6 +11,7 @@ import { runListing } from './cases/listing.js';
 import { runMemory } from './cases/memory.js';
 import { runProfile } from './cases/profile.js';
 import { runSmallRequests } from './cases/small-requests.js';
+import { runS3 } from './cases/s3.js';
 import { runStalledUploads } from './cases/stalled-uploads.js';
 import { runTransfers } from './cases/transfers.js';
 import { describeMachine, LoadMonitor } from './machine.js';
@@ -41,6 +42,7 @@ const RUNNERS: [CaseId[], CaseRunner][] = [
   [['small-requests'], runSmallRequests],
   [['memory'], runMemory],
   [['stalled-uploads'], runStalledUploads],
+  [['s3'], runS3],
   [['disk-writes'], runDiskWrites],
   [['listing'], runListing],
   [['profile'], runProfile],

@@ -12,6 +12,7 @@ export const CASE_IDS = [
   'small-requests',
   'memory',
   'stalled-uploads',
+  's3',
   'listing',
   'disk-writes',
   'profile',

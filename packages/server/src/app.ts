@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Knex } from 'knex';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { BlobStoreConfig, Config } from './config.js';
@@ -91,6 +92,8 @@ export async function openBlobStore(dataDir: string, chosen: BlobStoreConfig, db
           prefix: chosen.prefix,
           db,
           objects: (handle) => new BlobObjectRepository(handle),
+          partBuffers: chosen.partBuffers,
+          spillDirectory: path.join(dataDir, 'tmp'),
         });
   try {
     await store.init();

@@ -72,6 +72,8 @@ export type BlobStoreConfig =
       /** AWS_ENDPOINT_URL_S3, for a store other than AWS. */
       endpoint: string | null;
       forcePathStyle: boolean;
+      /** S3_PART_BUFFERS: part buffers (8 MiB each) shared by every upload in flight; absent: the store's default. */
+      partBuffers?: number;
       /** Null: the SDK's default chain (instance role, ~/.aws) finds them. */
       credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
     };
@@ -164,7 +166,7 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdou
     uploadsPerUser: integer('UPLOADS_PER_USER', 64, 1, 100_000),
     uploadSlotLeaseMs: integer('UPLOAD_SLOT_LEASE_MS', 30_000, 300, 3_600_000),
     prettyLogs: stdoutIsTerminal,
-    blobStore: blobStoreConfig(get, boolean, problems),
+    blobStore: blobStoreConfig(get, boolean, integer, problems),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     problems.push(
@@ -215,10 +217,18 @@ function registration(raw: string | undefined, problems: string[]): Config['regi
   return 'open';
 }
 
+/** S3_PART_BUFFERS' default: 64 MiB of 8 MiB parts beside the 32 MiB of upload slabs (API.md's 160 MiB bound). */
+const S3_PART_BUFFERS_DEFAULT = 8;
+
 /** AWS's rule for bucket names (3–63 lower-case letters, digits, dots, hyphens). */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-function blobStoreConfig(get: (key: string) => string | undefined, boolean: (key: string) => boolean, problems: string[]): BlobStoreConfig {
+function blobStoreConfig(
+  get: (key: string) => string | undefined,
+  boolean: (key: string) => boolean,
+  integer: (key: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): BlobStoreConfig {
   const raw = get('BLOB_STORE') ?? 'file';
   if (raw === 'file') return { kind: 'file' };
   const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(raw);
@@ -250,6 +260,8 @@ function blobStoreConfig(get: (key: string) => string | undefined, boolean: (key
     region: get('AWS_REGION') ?? get('AWS_DEFAULT_REGION') ?? 'us-east-1',
     endpoint,
     forcePathStyle: boolean('S3_FORCE_PATH_STYLE'),
+    // Two keep one upload at full speed (one part filling while the other is sent).
+    partBuffers: integer('S3_PART_BUFFERS', S3_PART_BUFFERS_DEFAULT, 1, 1024),
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : null,
   };
 }

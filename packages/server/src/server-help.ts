@@ -19,6 +19,7 @@ const SETTINGS: ReadonlyArray<readonly [name: string, fallback: string, meaning:
   ['HEADERS_TIMEOUT_MS', '30000', 'request headers must arrive within this'],
   ['REQUEST_TIMEOUT_MS', '30000', 'a request that is not an upload must arrive whole within this'],
   ['BODY_IDLE_TIMEOUT_MS', '60000', 'an upload body that sends nothing for this long is cut off'],
+  ['S3_PART_BUFFERS', '8', 'with BLOB_STORE=s3://…: part buffers (8 MiB) shared by every upload in flight'],
 ];
 
 export function serverHelp(version: string): string {

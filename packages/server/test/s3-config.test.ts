@@ -34,6 +34,7 @@ t.test('BLOB_STORE: file by default, or s3://BUCKET[/PREFIX] with the AWS variab
       region: 'eu-west-3',
       endpoint: 'http://127.0.0.1:9000',
       forcePathStyle: true,
+      partBuffers: 8,
       credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
     },
   );
@@ -43,7 +44,9 @@ t.test('BLOB_STORE: file by default, or s3://BUCKET[/PREFIX] with the AWS variab
     region: 'us-east-1',
     credentials: null,
     forcePathStyle: false,
+    partBuffers: 8,
   });
+  t.equal((loadConfig({ BLOB_STORE: 's3://my-bucket', S3_PART_BUFFERS: '2' }, dir).blobStore as { partBuffers: number }).partBuffers, 2);
   for (const [env, key] of [
     [{ BLOB_STORE: 'disk' }, 'BLOB_STORE'],
     [{ BLOB_STORE: 's3://' }, 'BLOB_STORE'],
@@ -52,6 +55,7 @@ t.test('BLOB_STORE: file by default, or s3://BUCKET[/PREFIX] with the AWS variab
     [{ BLOB_STORE: 's3://ok-bucket', AWS_ENDPOINT_URL_S3: 'localhost:9000' }, 'AWS_ENDPOINT_URL_S3'],
     [{ BLOB_STORE: 's3://ok-bucket', AWS_ACCESS_KEY_ID: 'AK' }, 'AWS_ACCESS_KEY_ID'],
     [{ BLOB_STORE: 's3://ok-bucket', S3_FORCE_PATH_STYLE: 'sometimes' }, 'S3_FORCE_PATH_STYLE'],
+    [{ BLOB_STORE: 's3://ok-bucket', S3_PART_BUFFERS: '0' }, 'S3_PART_BUFFERS'],
   ] as const) {
     t.throws(() => loadConfig(env, dir), { name: 'ConfigError', message: new RegExp(key) }, JSON.stringify(env));
   }

@@ -74,12 +74,12 @@ async function tidy(subject: TransferSubject, name: string): Promise<void> {
   await mustRun('sync', []);
 }
 
-interface SizeResult {
+export interface SizeResult {
   samples: Map<string, VariantSamples>;
   usages: Map<string, Usage[]>;
 }
 
-async function measureVariants(
+export async function measureVariants(
   context: BenchContext,
   repetitions: number,
   subjects: TransferSubject[],
@@ -99,7 +99,7 @@ async function measureVariants(
   return { samples: await interleave(repetitions, variants), usages };
 }
 
-function record(
+export function record(
   context: BenchContext,
   caseOf: (subject: TransferSubject) => CaseId,
   table: string,

@@ -18,6 +18,22 @@ export interface CloudStoreLaunch {
   instance: string;
   /** Node flags before the script, such as --cpu-prof. */
   nodeArguments?: string[];
+  /** More settings, such as BLOB_STORE (see `s3Settings`). */
+  env?: NodeJS.ProcessEnv;
+  /** A running instance whose database and account this one shares (several instances, one service). */
+  shared?: CloudStore;
+}
+
+/** The settings of a server whose content lives on the S3 endpoint at `url` (s3rver: bucket `bench`, its built-in keys). */
+export function s3Settings(url: string, prefix: string): NodeJS.ProcessEnv {
+  return {
+    BLOB_STORE: `s3://bench/${prefix}`,
+    AWS_ENDPOINT_URL_S3: url,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
 }
 
 /**
@@ -34,12 +50,31 @@ export class CloudStore {
     readonly username: string,
     readonly password: string,
     readonly token: string,
+    /** Where requests go: the server itself, or a proxy in front of it (`via`). */
+    private readonly baseUrl: string | null = null,
   ) {}
+
+  /** The same account, reached through `url` (a proxy in front of this instance and others). */
+  via(url: string): CloudStore {
+    return new CloudStore(
+      this.database,
+      this.server,
+      this.dataDirectory,
+      this.databaseUrl,
+      null,
+      this.username,
+      this.password,
+      this.token,
+      url,
+    );
+  }
 
   static async start(launch: CloudStoreLaunch): Promise<CloudStore> {
     const dataDirectory = path.join(launch.runDirectory, `cloudstore-${launch.instance}-${launch.database}`);
     await mkdir(dataDirectory, { recursive: true });
-    const benchDatabase = launch.database === 'mariadb' ? await createBenchDatabase() : null;
+    const { shared } = launch;
+    const benchDatabase = launch.database === 'mariadb' && !shared ? await createBenchDatabase() : null;
+    const databaseUrl = shared ? shared.databaseUrl : (benchDatabase?.url ?? null);
     let server: ServerProcess;
     try {
       server = await startServer({
@@ -53,7 +88,8 @@ export class CloudStore {
           LISTEN_HOST: '127.0.0.1',
           DATA_DIR: dataDirectory,
           LOG_LEVEL: 'info',
-          DATABASE_URL: benchDatabase?.url ?? '',
+          DATABASE_URL: databaseUrl ?? '',
+          ...launch.env,
         },
         logFile: path.join(launch.runDirectory, `cloudstore-${launch.instance}-${launch.database}.log`),
       });
@@ -61,6 +97,8 @@ export class CloudStore {
       await benchDatabase?.drop();
       throw error;
     }
+    if (shared)
+      return new CloudStore(launch.database, server, dataDirectory, databaseUrl, null, shared.username, shared.password, shared.token);
     const username = `bench_${randomBytes(4).toString('hex')}`;
     const password = randomBytes(18).toString('base64url');
     const token = await register(server.url, username, password).catch(async (error: unknown) => {
@@ -68,7 +106,7 @@ export class CloudStore {
       await benchDatabase?.drop();
       throw error;
     });
-    return new CloudStore(launch.database, server, dataDirectory, benchDatabase?.url ?? null, benchDatabase, username, password, token);
+    return new CloudStore(launch.database, server, dataDirectory, databaseUrl, benchDatabase, username, password, token);
   }
 
   /** Another account on the same server; returns its token. */
@@ -81,7 +119,7 @@ export class CloudStore {
   }
 
   get url(): string {
-    return this.server.url;
+    return this.baseUrl ?? this.server.url;
   }
 
   get authorization(): Record<string, string> {

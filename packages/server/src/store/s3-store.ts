@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -14,7 +16,8 @@ import {
 import type { Knex } from 'knex';
 import type { BlobStore, ByteRange, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
-import { S3ObjectUpload, partBytesFor } from './s3-upload.js';
+import { PartPool } from './part-pool.js';
+import { S3ObjectUpload, SPILL_PREFIX, partBytesFor } from './s3-upload.js';
 import { writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
@@ -51,7 +54,14 @@ export interface S3StoreOptions {
   /** Leftovers younger than this are never swept: a write may still be using them. */
   abandonedAfterMs?: number;
   clock?: () => number;
+  /** Part buffers shared by every upload in flight (S3_PART_BUFFERS); each is one part (8 MiB by default). */
+  partBuffers?: number;
+  /** Where a stalled upload's unfinished part waits while its buffer serves others ($DATA_DIR/tmp); absent: never. */
+  spillDirectory?: string;
 }
+
+/** Without S3_PART_BUFFERS (config.ts gives it): 64 MiB of 8 MiB parts. */
+const DEFAULT_PART_BUFFERS = 8;
 
 /** Objects this process is writing or holds staged: never an abandoned leftover. */
 const liveObjects = new Set<string>();
@@ -71,6 +81,10 @@ export class S3BlobStore implements BlobStore {
   private readonly clock: () => number;
   /** The same slab pool and hashing threads as the file store's, made at the first write. */
   private uploadBuffers: UploadBuffers | null = null;
+  /** The part buffers of every upload in flight, one fixed pool, made at the first write. */
+  private partPool: PartPool | null = null;
+  private readonly partBuffers: number;
+  private readonly spillDirectory: string | null;
 
   constructor(options: S3StoreOptions) {
     this.client = options.client;
@@ -80,10 +94,19 @@ export class S3BlobStore implements BlobStore {
     this.objects = options.objects;
     this.abandonedAfterMs = options.abandonedAfterMs ?? HOUR_MS;
     this.clock = options.clock ?? Date.now;
+    this.partBuffers = options.partBuffers ?? DEFAULT_PART_BUFFERS;
+    this.spillDirectory = options.spillDirectory ?? null;
+  }
+
+  /** The part pool's size and the most buffers in use at once so far (for tests and diagnostics). */
+  partBufferUse(): { count: number; partBytes: number; inUse: number; mostInUse: number } | null {
+    const pool = this.partPool;
+    return pool && { count: pool.count, partBytes: pool.partBytes, inUse: pool.inUse, mostInUse: pool.mostInUse };
   }
 
   /** Refuses to start, with one line saying why, when the bucket cannot be used. */
   async init(): Promise<void> {
+    if (this.spillDirectory !== null) await mkdir(this.spillDirectory, { recursive: true, mode: 0o700 });
     try {
       await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }));
     } catch (error) {
@@ -94,7 +117,12 @@ export class S3BlobStore implements BlobStore {
 
   async write(source: Readable, { maxBytes }: WriteOptions): Promise<StagedBlob> {
     const objectName = this.prefix + randomBytes(16).toString('hex');
-    const upload = new S3ObjectUpload(this.client, this.bucket, objectName, partBytesFor(maxBytes));
+    const partBytes = partBytesFor(maxBytes);
+    this.partPool ??= new PartPool(this.partBuffers, partBytes);
+    // MAX_UPLOAD_BYTES is one setting: every write of a server asks for the same part size.
+    if (partBytes > this.partPool.partBytes)
+      throw new Error(`parts of ${partBytes} bytes do not fit the pool's ${this.partPool.partBytes}`);
+    const upload = new S3ObjectUpload(this.client, this.bucket, objectName, this.partPool, this.spillDirectory);
     liveObjects.add(objectName);
     let written: { sha256: string; size: number };
     try {
@@ -191,7 +219,7 @@ export class S3BlobStore implements BlobStore {
    */
   async sweepTemporary(): Promise<number> {
     try {
-      return (await this.abortAbandonedUploads()) + (await this.removeUnrecordedObjects());
+      return (await this.abortAbandonedUploads()) + (await this.removeUnrecordedObjects()) + (await this.removeOldSpills());
     } catch (error) {
       throw translateS3Error(error);
     }
@@ -278,6 +306,25 @@ export class S3BlobStore implements BlobStore {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
+    return removed;
+  }
+
+  /** Spill files a crash left: a live one is minutes old at most (its client is cut off after BODY_IDLE_TIMEOUT_MS). */
+  private async removeOldSpills(): Promise<number> {
+    if (this.spillDirectory === null) return 0;
+    const cutoff = this.clock() - this.abandonedAfterMs;
+    let removed = 0;
+    for (const name of await readdir(this.spillDirectory).catch(() => [])) {
+      if (!name.startsWith(SPILL_PREFIX)) continue;
+      const file = path.join(this.spillDirectory, name);
+      const modified = await stat(file).then(
+        (found) => found.mtimeMs,
+        () => Infinity,
+      );
+      if (modified > cutoff) continue;
+      await rm(file, { force: true });
+      removed++;
+    }
     return removed;
   }
 

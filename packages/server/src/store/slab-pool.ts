@@ -15,24 +15,30 @@ export class SlabPool {
   readonly buffer: Buffer;
   private readonly free: number[] = [];
   private readonly waiters: Waiter[] = [];
+  private most = 0;
 
-  constructor(readonly count: number) {
-    this.memory = new SharedArrayBuffer(count * SLAB_BYTES);
+  /** `slabBytes`: 1 MiB for upload buffers; 0 where the slabs are only counted (part-pool.ts). */
+  constructor(
+    readonly count: number,
+    readonly slabBytes = SLAB_BYTES,
+  ) {
+    this.memory = new SharedArrayBuffer(count * slabBytes);
     this.buffer = Buffer.from(this.memory);
     for (let slab = count - 1; slab >= 0; slab--) this.free.push(slab);
   }
 
   offsetOf(slab: number): number {
-    return slab * SLAB_BYTES;
+    return slab * this.slabBytes;
   }
 
   /** A free slab, as soon as there is one (first come, first served); rejects when `signal` aborts first. */
   acquire(signal: AbortSignal): Promise<number> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    const slab = this.free.pop();
+    const slab = this.tryAcquire();
     if (slab !== undefined) return Promise.resolve(slab);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = (slab) => {
+        this.noteInUse();
         signal.removeEventListener('abort', onAbort);
         resolve(slab);
       };
@@ -45,6 +51,13 @@ export class SlabPool {
     });
   }
 
+  /** A free slab if there is one right now (none is free while anyone waits), without waiting. */
+  tryAcquire(): number | undefined {
+    const slab = this.free.pop();
+    if (slab !== undefined) this.noteInUse();
+    return slab;
+  }
+
   release(slab: number): void {
     const waiter = this.waiters.shift();
     if (waiter) waiter(slab);
@@ -54,5 +67,19 @@ export class SlabPool {
   /** Slabs free right now (for tests and diagnostics). */
   get freeCount(): number {
     return this.free.length;
+  }
+
+  /** Whether an acquirer is waiting for a slab. */
+  get hasWaiters(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** The most slabs ever in use at once (for tests and diagnostics): never above `count`. */
+  get mostInUse(): number {
+    return this.most;
+  }
+
+  private noteInUse(): void {
+    this.most = Math.max(this.most, this.count - this.free.length);
   }
 }

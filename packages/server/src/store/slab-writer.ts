@@ -15,6 +15,11 @@ const FILL_WINDOW_MS = 100;
 /** Where the slabs go, in order: a file (a FileHandle) or an object store upload. */
 export interface SlabSink {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
+  /**
+   * Resolves once the sink can take slabs without waiting for memory of its own (an S3 upload's
+   * part buffer); asked before each slab is taken, so that no slab is held while it waits.
+   */
+  reserve?(signal: AbortSignal): Promise<void>;
 }
 
 /**
@@ -93,6 +98,7 @@ export async function writeThroughSlabs(
         if (slab === -1) {
           await whenHeldBelow(SLABS_PER_UPLOAD);
           if (writeError) throw writeError;
+          await handle.reserve?.(gone.signal);
           slab = await slabs.acquire(gone.signal);
           held++;
           fillTimer = setTimeout(() => {

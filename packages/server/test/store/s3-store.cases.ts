@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -145,6 +145,78 @@ export function s3StoreCases(t: Test, engine: Engine): void {
     }
     const ranged = proxy.requests.filter((request) => request.method === 'GET');
     t.ok(ranged.length >= 7, 'each read is one GetObject');
+  });
+
+  t.test('64 uploads at once share a fixed pool of part buffers: each waits for one, none is starved, all digests right', async (t) => {
+    const proxy = await S3Proxy.start(t, endpoint.url);
+    const store = await createS3Store(t, engine, { url: proxy.url, partBuffers: 4 });
+    // 16 stalled uploads come first: four of them hold every part buffer with 1 MiB in it for a while.
+    const stalled = Array.from({ length: 16 }, () => {
+      const head = randomContent(MiB);
+      const tail = randomContent(MiB + 17);
+      return { content: Buffer.concat([head, tail]), ...pausedSource(head, tail) };
+    });
+    const stalledWrites = stalled.map(({ source }) => store.write(source, { maxBytes: 64 * MiB }));
+    await Promise.all(stalled.slice(0, 4).map(({ isStarted }) => isStarted));
+    // Then 48 running ones: 6 over one part (multipart, two buffers each when free), 42 small (PutObject).
+    const running = Array.from({ length: 48 }, (_, index) => randomContent(index < 6 ? 9 * MiB + index : 200 * 1024 + index));
+    const runningWrites = running.map((content) => store.write(Readable.from([content]), { maxBytes: 64 * MiB }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.equal(store.partBufferUse()?.inUse, 4, 'every part buffer is in use while the stalled uploads hold theirs');
+    setTimeout(() => stalled.forEach(({ release }) => release()), 1000);
+    const staged = await Promise.all([...stalledWrites, ...runningWrites]);
+    const contents = [...stalled.map(({ content }) => content), ...running];
+    t.same(
+      staged.map((blob) => [blob.sha256, blob.size]),
+      contents.map((content) => [sha256Hex(content), content.length]),
+      'every upload completed with its own digest and size',
+    );
+    const use = store.partBufferUse()!;
+    t.same(use, { count: 4, partBytes: 8 * MiB, inUse: 0, mostInUse: 4 }, 'never more than the pool, all back at the end');
+    const total = contents.reduce((sum, content) => sum + content.length, 0);
+    t.equal(proxy.bytesPut(), total, 'each byte sent to the store once');
+    await Promise.all(staged.map((blob) => blob.publish()));
+    for (const index of [0, 16, 17, 63]) {
+      t.ok((await readAll(store.read(staged[index].sha256))).equals(contents[index]), `upload ${index} reads back`);
+    }
+    await Promise.all(staged.map((blob) => blob.discard()));
+  });
+
+  t.test('stalled uploads give their part buffers back to uploads that wait: none is starved', async (t) => {
+    const proxy = await S3Proxy.start(t, endpoint.url);
+    const spillDirectory = await mkdtemp(path.join(tmpdir(), 'cloudstore-s3-spill-'));
+    t.teardown(() => rm(spillDirectory, { recursive: true, force: true }));
+    const store = await createS3Store(t, engine, { url: proxy.url, partBuffers: 2, spillDirectory });
+    // More stalled uploads than buffers, each with 3 MiB of an unfinished part, never resuming on their own.
+    const stalled = Array.from({ length: 4 }, () => {
+      const head = randomContent(3 * MiB);
+      const tail = randomContent(7 * MiB + 5);
+      return { content: Buffer.concat([head, tail]), ...pausedSource(head, tail) };
+    });
+    const stalledWrites = stalled.map(({ source }) => store.write(source, { maxBytes: 64 * MiB }));
+    await Promise.all(stalled.slice(0, 2).map(({ isStarted }) => isStarted));
+    const running = Array.from({ length: 8 }, (_, index) => randomContent(index < 3 ? 9 * MiB + index : 100 * 1024 + index));
+    const staged = await Promise.all(running.map((content) => store.write(Readable.from([content]), { maxBytes: 64 * MiB })));
+    t.same(
+      staged.map((blob) => blob.sha256),
+      running.map((content) => sha256Hex(content)),
+      'every running upload completed while the stalled ones still stall',
+    );
+    t.ok((await readdir(spillDirectory)).length >= 1, 'stalled uploads spilled their unfinished parts');
+    stalled.forEach(({ release }) => release());
+    const resumed = await Promise.all(stalledWrites);
+    t.same(
+      resumed.map((blob) => [blob.sha256, blob.size]),
+      stalled.map(({ content }) => [sha256Hex(content), content.length]),
+      'the stalled uploads resumed and completed with their own digests',
+    );
+    t.same(await readdir(spillDirectory), [], 'no spill file left');
+    t.match(store.partBufferUse(), { count: 2, inUse: 0, mostInUse: 2 }, 'never more than the pool');
+    const total = [...running, ...stalled.map(({ content }) => content)].reduce((sum, content) => sum + content.length, 0);
+    t.equal(proxy.bytesPut(), total, 'each byte sent to the store once');
+    await Promise.all(resumed.map((blob) => blob.publish()));
+    t.ok((await readAll(store.read(resumed[0].sha256))).equals(stalled[0].content), 'a resumed upload reads back');
+    await Promise.all([...staged, ...resumed].map((blob) => blob.discard()));
   });
 
   t.test('the sweep removes old objects no digest points at, and nothing else', async (t) => {
