@@ -1,5 +1,7 @@
+import http from 'node:http';
 import { ROUTES } from '@cloudstore/shared';
 import type { Client, Reply } from './client.js';
+import { eventually } from './waiting.js';
 
 export const TUS = { 'tus-resumable': '1.0.0' };
 export const TUS_BODY = { ...TUS, 'content-type': 'application/offset+octet-stream' };
@@ -65,4 +67,31 @@ export class TusUploads {
   delete(location: string, headers: Record<string, string> = TUS): Promise<Reply> {
     return this.client.call('DELETE', location, { token: this.token, headers });
   }
+}
+
+/**
+ * Starts a PATCH announcing `announced` bytes at `offset`, sends `prefix`, waits until
+ * `isReceived()` says the server has it (or `settleMs`), then destroys the socket: a client
+ * whose link drops mid-body.
+ */
+export async function patchAndDisconnect(
+  baseUrl: string,
+  location: string,
+  token: string,
+  offset: number,
+  announced: number,
+  prefix: Buffer,
+  isReceived: () => Promise<boolean>,
+): Promise<void> {
+  const request = http.request(baseUrl + location, {
+    method: 'PATCH',
+    agent: false,
+    headers: { ...TUS_BODY, 'upload-offset': offset, 'content-length': announced, authorization: `Bearer ${token}` },
+  });
+  request.on('error', () => {});
+  request.write(prefix);
+  if (!(await eventually(isReceived, 10_000))) throw new Error('the server never received the prefix');
+  const closed = new Promise((resolve) => request.once('close', resolve));
+  request.destroy();
+  await closed;
 }

@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { stat } from 'node:fs/promises';
+import t from 'tap';
+import { forEachDatabase } from './helpers/build-app.js';
+import { filesBelow, randomContent, sha256Hex } from './helpers/content.js';
+import { startFileServer } from './helpers/file-server.js';
+import { TusUploads, patchAndDisconnect } from './helpers/tus.js';
+import { eventually } from './helpers/waiting.js';
+
+const MiB = 1024 * 1024;
+
+/** Interrupted PATCHes and expiry, on the file store. */
+forEachDatabase(t, async (t, kind) => {
+  const { server, client, db, drives } = await startFileServer(t, kind, ['alice'], {
+    resumableExpiryMs: 2000,
+    resumableSweepIntervalMs: 250,
+  });
+  const [alice] = drives;
+  const tus = new TusUploads(client, alice.token);
+  const keyOf = async (location: string) => String((await db('resumable_uploads').where('id', location.split('/').pop()!).first()).store_key);
+  const fileOf = async (location: string) => path.join(server.dataDir, 'uploads', await keyOf(location));
+  const sizeOf = async (file: string) => (await stat(file).catch(() => ({ size: -1 }))).size;
+  const offsetOf = async (location: string) => Number((await tus.head(location)).headers['upload-offset']);
+
+  t.test('an interrupted PATCH keeps every byte that arrived, and the upload resumes after them', async (t) => {
+    const content = randomContent(6 * MiB + 123);
+    const location = await tus.start('resumed.bin', content.length, { sha256: sha256Hex(content) });
+    const file = await fileOf(location);
+    const prefix = content.subarray(0, 2 * MiB + 77);
+    await patchAndDisconnect(server.url, location, alice.token, 0, content.length, prefix, async () => (await sizeOf(file)) >= prefix.length);
+    t.ok(await eventually(async () => (await offsetOf(location)) === prefix.length), 'HEAD says every byte sent was kept');
+
+    // A second cut, from the new offset.
+    const second = content.subarray(prefix.length, 4 * MiB);
+    await patchAndDisconnect(server.url, location, alice.token, prefix.length, content.length - prefix.length, second, async () => (await sizeOf(file)) >= 4 * MiB);
+    t.ok(await eventually(async () => (await offsetOf(location)) === 4 * MiB), 'and again');
+
+    const rest = await tus.patch(location, 4 * MiB, content.subarray(4 * MiB));
+    t.equal(rest.status, 204);
+    t.ok((await alice.download('resumed.bin')).raw.equals(content), 'the file is whole and its digest checked');
+  });
+
+  t.test('a crash after writing but before the checkpoint: the unrecorded tail is cut on resume', async (t) => {
+    const content = randomContent(300_000);
+    const location = await tus.start('crashed.bin', content.length);
+    t.equal((await tus.patch(location, 0, content.subarray(0, 100_000))).status, 204);
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(await fileOf(location), Buffer.from('bytes nobody hashed'));
+    t.equal(await offsetOf(location), 100_000);
+    t.equal((await tus.patch(location, 100_000, content.subarray(100_000))).status, 204);
+    t.ok((await alice.download('crashed.bin')).raw.equals(content));
+  });
+
+  t.test('an upload that receives nothing until Upload-Expires is removed with its bytes', async (t) => {
+    const location = await tus.start('abandoned.bin', 10_000);
+    const created = await tus.head(location);
+    const expires = Date.parse(String(created.headers['upload-expires']));
+    t.ok(expires > Date.now() && expires <= Date.now() + 3000, 'Upload-Expires follows the expiry time');
+    const patched = await tus.patch(location, 0, randomContent(4000));
+    t.equal(patched.status, 204);
+    t.ok(Date.parse(String(patched.headers['upload-expires'])) >= expires, 'each PATCH pushes the expiry back');
+    const file = await fileOf(location);
+    t.equal(await sizeOf(file), 4000);
+    t.ok(await eventually(async () => (await sizeOf(file)) === -1, 10_000), 'the bytes are removed');
+    t.equal((await tus.head(location)).status, 404);
+    t.equal(await db('resumable_uploads').where('id', location.split('/').pop()!).first(), undefined, 'and the row');
+    t.same(await filesBelow(path.join(server.dataDir, 'uploads')), [], 'nothing is left in uploads/');
+  });
+});
