@@ -85,17 +85,25 @@ export class ResumableUploadRepository {
     const changed = await this.db('resumable_uploads')
       .where('id', id)
       .andWhere((free) => free.whereNull('lease_until').orWhere('lease_until', '<=', now))
-      .update({ lease_token: token, lease_until: until });
+      .update({ lease_token: token, lease_until: until, release_requested: false });
     return changed === 1;
   }
 
-  /** Extends a lease still held; returns whether it was. */
+  /** Asks the holder of the lease of `id` to let go (see renewLease). */
+  async requestRelease(id: string): Promise<void> {
+    await this.db('resumable_uploads').where('id', id).whereNotNull('lease_token').update({ release_requested: true });
+  }
+
+  /** Extends a lease still held and not asked for; returns whether it was (false: stop, and let go). */
   async renewLease(id: string, token: string, until: number): Promise<boolean> {
-    return (await this.db('resumable_uploads').where({ id, lease_token: token }).update({ lease_until: until })) === 1;
+    const changed = await this.db('resumable_uploads').where({ id, lease_token: token, release_requested: false }).update({ lease_until: until });
+    return changed === 1;
   }
 
   async releaseLease(id: string, token: string): Promise<void> {
-    await this.db('resumable_uploads').where({ id, lease_token: token }).update({ lease_token: null, lease_until: null });
+    await this.db('resumable_uploads')
+      .where({ id, lease_token: token })
+      .update({ lease_token: null, lease_until: null, release_requested: false });
   }
 
   /** Saves a durable point under the lease; returns false when the lease is no longer held (the upload was ended meanwhile). */

@@ -17,10 +17,15 @@ export const RESUMABLE_SWEEP_INTERVAL_MS = 10 * 60_000;
 /** API.md: unfinished uploads per user. */
 export const RESUMABLE_UPLOADS_PER_USER = 32;
 /**
- * A PATCH holds its upload's lease this long, renewed every third of it while it runs: should
- * its instance die, the upload can be resumed elsewhere once the lease runs out.
+ * A request holds its upload's lease this long, renewed every LEASE_CHECK_MS while it runs:
+ * should its instance die, the upload can be resumed elsewhere once the lease runs out.
  */
 const LEASE_MS = 30_000;
+/** How often a PATCH renews its lease, and so finds out that another request asked for it. */
+const LEASE_CHECK_MS = 1000;
+/** How long a request waits for the holder of its upload's lease to let go, before 409. */
+const LEASE_WAIT_MS = 10_000;
+const LEASE_POLL_MS = 25;
 const EXPIRED_BATCH = 100;
 const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
 
@@ -49,9 +54,10 @@ export interface NewUpload {
   rawMetadata: string;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const notFound = () => new AppError('FILE_NOT_FOUND', 'no upload with that id is visible to you');
 const busy = () =>
-  new AppError('UPLOAD_OFFSET_MISMATCH', 'another PATCH of this upload is in progress; HEAD it and resume from its offset once it ends');
+  new AppError('UPLOAD_OFFSET_MISMATCH', 'another request holds this upload and did not let go; HEAD it and resume from its offset');
 /** The upload was ended (terminated, expired) while a PATCH wrote to it. */
 class UploadEnded extends Error {}
 
@@ -67,6 +73,8 @@ export class ResumableUploadService {
   private readonly maxUploadBytes: number;
   private readonly expiryMs: number;
   private readonly clock: () => number;
+  /** The PATCHes this process is running, by upload id: how to stop each when another request wants its upload. */
+  private readonly running = new Map<string, () => void>();
 
   constructor(
     private readonly db: Knex,
@@ -124,9 +132,42 @@ export class ResumableUploadService {
     return this.progressOf(record);
   }
 
-  /** The upload's progress (HEAD); another user's, an expired or a completed one is 404. */
+  /**
+   * The upload's progress (HEAD); another user's, an expired or a completed one is 404. A PATCH
+   * still writing the upload is stopped first (it keeps what is durable), so that the offset is
+   * the one to resume from: the client that sends a HEAD has given up on that PATCH.
+   */
   async status(caller: SessionUser, id: string): Promise<UploadProgress> {
-    return this.progressOf(await this.find(caller, id));
+    await this.find(caller, id);
+    const lease = await this.lease(id);
+    try {
+      return this.progressOf(await this.find(caller, id));
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /**
+   * Takes the upload's lease, for the one request at a time that may touch it (on any instance).
+   * A request still holding it is asked to stop — directly in this process, through the database
+   * elsewhere — as tusd does: a client that reconnects after its link dropped must not wait for
+   * the server to notice that the old connection is dead. 409 when the holder does not let go.
+   */
+  private async lease(id: string): Promise<{ token: string; release: () => Promise<void> }> {
+    const uploads = new ResumableUploadRepository(this.db);
+    const token = randomBytes(16).toString('hex');
+    const deadline = this.clock() + LEASE_WAIT_MS;
+    let hasAsked = false;
+    while (!(await uploads.takeLease(id, token, this.clock(), this.clock() + LEASE_MS))) {
+      if (!hasAsked) {
+        this.running.get(id)?.();
+        await uploads.requestRelease(id);
+        hasAsked = true;
+      }
+      if (this.clock() >= deadline) throw busy();
+      await sleep(LEASE_POLL_MS);
+    }
+    return { token, release: () => uploads.releaseLease(id, token).catch(() => {}) };
   }
 
   /**
@@ -135,19 +176,22 @@ export class ResumableUploadService {
    */
   async append(caller: SessionUser, id: string, offset: number, body: Readable, declaredLength?: number): Promise<UploadProgress> {
     const record = await this.find(caller, id);
-    if (offset !== record.received) {
-      throw new AppError('UPLOAD_OFFSET_MISMATCH', `Upload-Offset is ${offset}, but ${record.received} bytes were received`);
-    }
     if (declaredLength !== undefined && offset + declaredLength > record.length) {
       throw new AppError('PAYLOAD_TOO_LARGE', `the body runs past the upload's length of ${record.length} bytes`);
     }
     const uploads = new ResumableUploadRepository(this.db);
-    const token = randomBytes(16).toString('hex');
-    if (!(await uploads.takeLease(id, token, this.clock(), this.clock() + LEASE_MS))) throw busy();
-    const renewal = setInterval(() => void uploads.renewLease(id, token, this.clock() + LEASE_MS).catch(() => {}), LEASE_MS / 3);
+    const { token, release } = await this.lease(id);
+    const stop = () => body.destroy(new Error('another request took this upload over'));
+    this.running.set(id, stop);
+    const renewal = setInterval(() => {
+      uploads.renewLease(id, token, this.clock() + LEASE_MS).then(
+        (isHeld) => isHeld || stop(),
+        () => {},
+      );
+    }, LEASE_CHECK_MS);
     let latest: ResumableBytes = { key: record.storeKey, state: record.storeState, offset: record.received };
     try {
-      // The lease may have been taken after another PATCH moved the offset since `find`.
+      // Read again under the lease: a PATCH stopped meanwhile may have moved the offset.
       const current = await this.find(caller, id);
       if (current.received !== offset) {
         throw new AppError('UPLOAD_OFFSET_MISMATCH', `Upload-Offset is ${offset}, but ${current.received} bytes were received`);
@@ -174,15 +218,22 @@ export class ResumableUploadService {
       throw notFound();
     } finally {
       clearInterval(renewal);
-      await uploads.releaseLease(id, token).catch(() => {});
+      if (this.running.get(id) === stop) this.running.delete(id);
+      await release();
     }
   }
 
   /** DELETE: the bytes received are discarded, then the upload is forgotten. */
   async terminate(caller: SessionUser, id: string): Promise<void> {
-    const record = await this.find(caller, id);
-    await this.store.discardResumable({ key: record.storeKey, state: record.storeState, offset: record.received });
-    await new ResumableUploadRepository(this.db).delete(id);
+    await this.find(caller, id);
+    const { token, release } = await this.lease(id);
+    try {
+      const record = await this.find(caller, id);
+      await this.store.discardResumable({ key: record.storeKey, state: record.storeState, offset: record.received });
+      await new ResumableUploadRepository(this.db).delete(id, token);
+    } finally {
+      await release();
+    }
   }
 
   /** Removes the uploads that expired (nothing received for the expiry time): their bytes, then their rows. Returns how many. */

@@ -27,6 +27,8 @@ export async function up(knex: Knex): Promise<void> {
     table.bigInteger('expires_at').notNullable();
     table.string('lease_token', 64).nullable();
     table.bigInteger('lease_until').nullable();
+    // Another request for the upload asks the lease's holder to stop (and keep what it has).
+    table.boolean('release_requested').notNullable().defaultTo(false);
     table.index(['user_id']);
     table.index(['expires_at']);
   });
