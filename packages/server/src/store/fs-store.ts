@@ -275,11 +275,9 @@ async function appendThroughSlab(
   let writing: Promise<void> = Promise.resolve();
   let writeError: unknown = null;
   let fillTimer: NodeJS.Timeout | undefined;
-  const gone = new AbortController();
-  const onClose = () => {
-    if (source.readableAborted) gone.abort(source.errored ?? new Error('the upload stream closed before its end'));
-  };
-  source.once('close', onClose);
+  // Bytes in hand are kept even when their client is gone (unlike a plain write's): the wait for
+  // a slab is not cut short, and slabs come back within FILL_WINDOW_MS of any upload's pause.
+  const waiting = new AbortController().signal;
 
   /** Sends the slab being filled to the file; it goes back to the pool once written. */
   const detach = () => {
@@ -316,7 +314,7 @@ async function appendThroughSlab(
         if (slab === -1) {
           await writing;
           if (writeError) throw writeError;
-          slab = await slabs.acquire(gone.signal);
+          slab = await slabs.acquire(waiting);
           fillTimer = setTimeout(detach, FILL_WINDOW_MS);
         }
         const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
@@ -338,6 +336,5 @@ async function appendThroughSlab(
   } finally {
     clearTimeout(fillTimer);
     if (slab !== -1) slabs.release(slab);
-    source.removeListener('close', onClose);
   }
 }
