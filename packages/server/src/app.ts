@@ -179,9 +179,14 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   repeat(app, SESSION_SWEEP_INTERVAL_MS, 'expired session sweep', () => sessions.deleteExpired(Date.now()));
   const sharing = new SharingService(db, files, new ListCursor(config.jwtSecret));
   // Resumable uploads (tus): expired ones lose their bytes within the hour (API.md).
-  const uploads = new ResumableUploadService(db, store, files, { maxUploadBytes: config.maxUploadBytes, expiryMs: config.resumableExpiryMs });
+  const uploads = new ResumableUploadService(db, store, files, {
+    maxUploadBytes: config.maxUploadBytes,
+    expiryMs: config.resumableExpiryMs,
+  });
   await uploads.removeExpired();
-  repeat(app, config.resumableSweepIntervalMs ?? RESUMABLE_SWEEP_INTERVAL_MS, 'expired resumable upload sweep', () => uploads.removeExpired());
+  repeat(app, config.resumableSweepIntervalMs ?? RESUMABLE_SWEEP_INTERVAL_MS, 'expired resumable upload sweep', () =>
+    uploads.removeExpired(),
+  );
 
   await app.register(errorHandlerPlugin);
   await app.register(openapiPlugin);

@@ -28,7 +28,11 @@ t.test('mysql: two instances take turns with the PATCHes of one upload', async (
   const cuts = [0, 3 * MiB, 6 * MiB, 9 * MiB, 10 * MiB, 13 * MiB, content.length];
   for (let index = 1; index < cuts.length; index++) {
     const instance = instances[index % 2];
-    t.equal(Number((await instance.head(location)).headers['upload-offset']), cuts[index - 1], `instance ${(index % 2) + 1} sees the offset`);
+    t.equal(
+      Number((await instance.head(location)).headers['upload-offset']),
+      cuts[index - 1],
+      `instance ${(index % 2) + 1} sees the offset`,
+    );
     const reply = await instance.patch(location, cuts[index - 1], content.subarray(cuts[index - 1], cuts[index]));
     t.equal(reply.status, 204, `PATCH ${index} on instance ${(index % 2) + 1}`);
     if (index === cuts.length - 1) t.ok(reply.headers['repr-digest'], 'the last one completes');

@@ -17,7 +17,8 @@ forEachDatabase(t, async (t, kind) => {
   });
   const [alice] = drives;
   const tus = new TusUploads(client, alice.token);
-  const keyOf = async (location: string) => String((await db('resumable_uploads').where('id', location.split('/').pop()!).first()).store_key);
+  const keyOf = async (location: string) =>
+    String((await db('resumable_uploads').where('id', location.split('/').pop()!).first()).store_key);
   const fileOf = async (location: string) => path.join(server.dataDir, 'uploads', await keyOf(location));
   const sizeOf = async (file: string) => (await stat(file).catch(() => ({ size: -1 }))).size;
   const offsetOf = async (location: string) => Number((await tus.head(location)).headers['upload-offset']);
@@ -27,12 +28,28 @@ forEachDatabase(t, async (t, kind) => {
     const location = await tus.start('resumed.bin', content.length, { sha256: sha256Hex(content) });
     const file = await fileOf(location);
     const prefix = content.subarray(0, 2 * MiB + 77);
-    await patchAndDisconnect(server.url, location, alice.token, 0, content.length, prefix, async () => (await sizeOf(file)) >= prefix.length);
+    await patchAndDisconnect(
+      server.url,
+      location,
+      alice.token,
+      0,
+      content.length,
+      prefix,
+      async () => (await sizeOf(file)) >= prefix.length,
+    );
     t.ok(await eventually(async () => (await offsetOf(location)) === prefix.length), 'HEAD says every byte sent was kept');
 
     // A second cut, from the new offset.
     const second = content.subarray(prefix.length, 4 * MiB);
-    await patchAndDisconnect(server.url, location, alice.token, prefix.length, content.length - prefix.length, second, async () => (await sizeOf(file)) >= 4 * MiB);
+    await patchAndDisconnect(
+      server.url,
+      location,
+      alice.token,
+      prefix.length,
+      content.length - prefix.length,
+      second,
+      async () => (await sizeOf(file)) >= 4 * MiB,
+    );
     t.ok(await eventually(async () => (await offsetOf(location)) === 4 * MiB), 'and again');
 
     const rest = await tus.patch(location, 4 * MiB, content.subarray(4 * MiB));

@@ -43,7 +43,10 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(reply.status, 204);
     const ratio = proxy.bytesPut() / content.length;
     t.ok(ratio >= 1 && ratio <= 1.05, `${ratio.toFixed(4)} bytes written to the store per byte uploaded`);
-    t.notOk(proxy.requests.some((request) => request.method === 'GET'), 'nothing was read back');
+    t.notOk(
+      proxy.requests.some((request) => request.method === 'GET'),
+      'nothing was read back',
+    );
     const [row] = await db('blob_objects').where('sha256', sha256Hex(content));
     t.match(row.object_name, /^content\/[0-9a-f]{32}$/);
     t.same(await objects(), [row.object_name], 'one object, no tail left');

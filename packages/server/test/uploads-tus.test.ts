@@ -50,7 +50,10 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(head.status, 200);
     t.equal(head.headers['upload-offset'], '0');
     t.equal(head.headers['upload-length'], String(content.length));
-    t.equal(head.headers['upload-metadata'], metadataHeader({ filename: 'pieces.bin', content_type: 'text/plain', sha256: sha256Hex(content) }));
+    t.equal(
+      head.headers['upload-metadata'],
+      metadataHeader({ filename: 'pieces.bin', content_type: 'text/plain', sha256: sha256Hex(content) }),
+    );
     t.equal(head.headers['cache-control'], 'no-store');
     t.equal(head.headers['tus-resumable'], '1.0.0');
 
@@ -109,7 +112,10 @@ forEachDatabase(t, async (t, kind) => {
   t.test('Tus-Resumable is required on every request but OPTIONS', async (t) => {
     const location = await tus.start('version.bin', 10);
     const checks = [
-      await client.call('POST', '/cloud/uploads/', { token: alice.token, headers: { 'upload-length': '5', 'upload-metadata': metadataHeader({ filename: 'x' }) } }),
+      await client.call('POST', '/cloud/uploads/', {
+        token: alice.token,
+        headers: { 'upload-length': '5', 'upload-metadata': metadataHeader({ filename: 'x' }) },
+      }),
       await tus.head(location, { 'tus-resumable': '0.2.2' }),
       await tus.patch(location, 0, Buffer.from('abc'), { 'tus-resumable': '' }),
       await tus.delete(location, {}),
@@ -127,15 +133,58 @@ forEachDatabase(t, async (t, kind) => {
     const before = await db('resumable_uploads').count({ count: '*' }).first();
     const cases: Array<[string, Promise<any>, number, string]> = [
       ['too large', tus.create('big.bin', MAX_UPLOAD_BYTES + 1), 413, 'PAYLOAD_TOO_LARGE'],
-      ['no Upload-Length', client.call('POST', '/cloud/uploads/', { token: alice.token, headers: { ...TUS, 'upload-metadata': metadataHeader({ filename: 'a' }) } }), 400, 'VALIDATION_FAILED'],
-      ['deferred length', client.call('POST', '/cloud/uploads/', { token: alice.token, headers: { ...TUS, 'upload-defer-length': '1', 'upload-metadata': metadataHeader({ filename: 'a' }) } }), 400, 'VALIDATION_FAILED'],
+      [
+        'no Upload-Length',
+        client.call('POST', '/cloud/uploads/', {
+          token: alice.token,
+          headers: { ...TUS, 'upload-metadata': metadataHeader({ filename: 'a' }) },
+        }),
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'deferred length',
+        client.call('POST', '/cloud/uploads/', {
+          token: alice.token,
+          headers: { ...TUS, 'upload-defer-length': '1', 'upload-metadata': metadataHeader({ filename: 'a' }) },
+        }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['a negative length', tus.create('a.bin', -1), 400, 'VALIDATION_FAILED'],
-      ['no filename', client.call('POST', '/cloud/uploads/', { token: alice.token, headers: { ...TUS, 'upload-length': '3' } }), 400, 'VALIDATION_FAILED'],
+      [
+        'no filename',
+        client.call('POST', '/cloud/uploads/', { token: alice.token, headers: { ...TUS, 'upload-length': '3' } }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['a bad filename', tus.create('a/b', 3), 400, 'VALIDATION_FAILED'],
       ['a bad content_type', tus.create('a.bin', 3, { contentType: 'nonsense' }), 400, 'VALIDATION_FAILED'],
       ['a bad sha256', tus.create('a.bin', 3, { sha256: 'abc' }), 400, 'VALIDATION_FAILED'],
-      ['malformed metadata', client.call('POST', '/cloud/uploads/', { token: alice.token, headers: { ...TUS, 'upload-length': '3', 'upload-metadata': 'filename !!!' } }), 400, 'VALIDATION_FAILED'],
-      ['a body of another type', client.call('POST', '/cloud/uploads/', { token: alice.token, body: 'abc', headers: { ...TUS, 'content-type': 'application/octet-stream', 'upload-length': '3', 'upload-metadata': metadataHeader({ filename: 'a' }) } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [
+        'malformed metadata',
+        client.call('POST', '/cloud/uploads/', {
+          token: alice.token,
+          headers: { ...TUS, 'upload-length': '3', 'upload-metadata': 'filename !!!' },
+        }),
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'a body of another type',
+        client.call('POST', '/cloud/uploads/', {
+          token: alice.token,
+          body: 'abc',
+          headers: {
+            ...TUS,
+            'content-type': 'application/octet-stream',
+            'upload-length': '3',
+            'upload-metadata': metadataHeader({ filename: 'a' }),
+          },
+        }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
       ['a body longer than the length', tus.create('a.bin', 2, { body: Buffer.from('abc') }), 413, 'PAYLOAD_TOO_LARGE'],
     ];
     for (const [what, sending, status, code] of cases) {
@@ -161,12 +210,16 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(tooLong.status, 413);
     t.equal(tooLong.body.code, 'PAYLOAD_TOO_LARGE');
     t.equal((await tus.head(location)).headers['upload-offset'], '0');
-    const chunkedTooLong = await tus.patch(location, 0, (async function* () {
-      yield Buffer.from('01234');
-      // Apart, so that the server takes the first before it meets the second.
-      await sleep(200);
-      yield Buffer.from('56789AB');
-    })() as unknown as NodeJS.ReadableStream);
+    const chunkedTooLong = await tus.patch(
+      location,
+      0,
+      (async function* () {
+        yield Buffer.from('01234');
+        // Apart, so that the server takes the first before it meets the second.
+        await sleep(200);
+        yield Buffer.from('56789AB');
+      })() as unknown as NodeJS.ReadableStream,
+    );
     t.equal(chunkedTooLong.status, 413, 'a chunked body that runs past the length');
     t.equal((await tus.head(location)).headers['upload-offset'], '5', 'keeps what fitted before it');
     const rest = await tus.patch(location, 5, Buffer.from('56789'));

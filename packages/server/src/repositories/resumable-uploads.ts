@@ -96,7 +96,9 @@ export class ResumableUploadRepository {
 
   /** Extends a lease still held and not asked for; returns whether it was (false: stop, and let go). */
   async renewLease(id: string, token: string, until: number): Promise<boolean> {
-    const changed = await this.db('resumable_uploads').where({ id, lease_token: token, release_requested: false }).update({ lease_until: until });
+    const changed = await this.db('resumable_uploads')
+      .where({ id, lease_token: token, release_requested: false })
+      .update({ lease_until: until });
     return changed === 1;
   }
 

@@ -17,7 +17,12 @@ const UPLOAD_PATH = `${ROUTES.uploads}:id`;
 /** tus asks every request but OPTIONS to say which version it speaks (412 otherwise). */
 async function requireTusVersion(request: FastifyRequest) {
   if (request.headers['tus-resumable'] !== TUS_VERSION) {
-    throw new AppError('PRECONDITION_FAILED', `send Tus-Resumable: ${TUS_VERSION}, the version this server speaks`, {}, { 'tus-version': TUS_VERSION });
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `send Tus-Resumable: ${TUS_VERSION}, the version this server speaks`,
+      {},
+      { 'tus-version': TUS_VERSION },
+    );
   }
 }
 
@@ -68,7 +73,10 @@ export async function uploadRoutes(app: FastifyInstance, { uploads, maxUploadByt
       const body = hasBody(request) ? (request.body as Readable) : undefined;
       const progress = await uploads.create(request.session, { length, metadata: uploadMetadata(rawMetadata), rawMetadata }, body);
       progressHeaders(reply, progress);
-      return reply.code(201).header('location', ROUTES.uploads + progress.id).send();
+      return reply
+        .code(201)
+        .header('location', ROUTES.uploads + progress.id)
+        .send();
     },
   );
 

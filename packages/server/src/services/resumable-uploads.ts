@@ -204,13 +204,23 @@ export class ResumableUploadService {
         onBytes: (chunk) => hash.update(chunk),
         checkpoint: async (durable) => {
           latest = durable;
-          const progress = { received: durable.offset, hashState: saveState(hash), storeState: durable.state, expiresAt: this.clock() + this.expiryMs };
+          const progress = {
+            received: durable.offset,
+            hashState: saveState(hash),
+            storeState: durable.state,
+            expiresAt: this.clock() + this.expiryMs,
+          };
           if (!(await uploads.checkpoint(id, token, progress, this.clock() + LEASE_MS))) throw new UploadEnded();
         },
       });
       const expiresAt = this.clock() + this.expiryMs;
       if (bytes.offset < current.length) return { ...this.progressOf(current), offset: bytes.offset, expiresAt };
-      return { ...this.progressOf(current), offset: bytes.offset, expiresAt, sha256: await this.complete(caller, current, bytes, hash, token) };
+      return {
+        ...this.progressOf(current),
+        offset: bytes.offset,
+        expiresAt,
+        sha256: await this.complete(caller, current, bytes, hash, token),
+      };
     } catch (error) {
       if (!(error instanceof UploadEnded)) throw error;
       // Terminated or expired meanwhile: what this PATCH wrote after that goes too.
@@ -251,7 +261,13 @@ export class ResumableUploadService {
   }
 
   /** Digest check, then the file recorded as a raw upload would be, the upload's row gone in the same transaction. */
-  private async complete(caller: SessionUser, record: ResumableUploadRecord, bytes: ResumableBytes, hash: IHasher, token: string): Promise<string> {
+  private async complete(
+    caller: SessionUser,
+    record: ResumableUploadRecord,
+    bytes: ResumableBytes,
+    hash: IHasher,
+    token: string,
+  ): Promise<string> {
     const sha256 = hash.digest('hex');
     try {
       if (record.expectedSha256 !== null && record.expectedSha256 !== sha256) {

@@ -310,7 +310,7 @@ async function appendThroughSlab(
       if (sent + filled + chunk.length > length) {
         throw new AppError('PAYLOAD_TOO_LARGE', `the body runs past the upload's length of ${length} bytes`);
       }
-      for (let offset = 0; offset < chunk.length; ) {
+      for (let offset = 0; offset < chunk.length;) {
         if (slab === -1) {
           await writing;
           if (writeError) throw writeError;

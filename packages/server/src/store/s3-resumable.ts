@@ -109,7 +109,7 @@ export class S3ResumableUploads {
         if (taken + chunk.length > length) {
           throw new AppError('PAYLOAD_TOO_LARGE', `the body runs past the upload's length of ${length} bytes`);
         }
-        for (let offset = 0; offset < chunk.length; ) {
+        for (let offset = 0; offset < chunk.length;) {
           const take = Math.min(chunk.length - offset, partBytes - filled);
           const piece = chunk.subarray(offset, offset + take);
           onBytes(piece);
@@ -168,7 +168,14 @@ export class S3ResumableUploads {
     }
     const number = state.parts.length + 1;
     const sent = await this.client.send(
-      new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: bytes, ContentLength: bytes.length }),
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: number,
+        Body: bytes,
+        ContentLength: bytes.length,
+      }),
     );
     if (!sent.ETag) throw new Error(`the store gave no ETag for part ${number} of ${key}`);
     return { uploadId, parts: [...state.parts, { number, etag: sent.ETag, size: bytes.length }], tail: null };

@@ -14,8 +14,9 @@ export class CountingProxy {
 
   static async start(t: Test, target: string): Promise<CountingProxy> {
     const { hostname, port } = new URL(target);
-    let proxy: CountingProxy | undefined;
+    const counted = { proxy: undefined as CountingProxy | undefined };
     const server = net.createServer((client) => {
+      const proxy = counted.proxy;
       const upstream = net.connect(Number(port), hostname);
       for (const socket of [client, upstream]) {
         proxy!.sockets.add(socket);
@@ -32,8 +33,9 @@ export class CountingProxy {
       upstream.once('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new CountingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    t.teardown(() => proxy!.close());
+    const proxy = new CountingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    counted.proxy = proxy;
+    t.teardown(() => proxy.close());
     return proxy;
   }
 

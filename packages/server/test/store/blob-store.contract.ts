@@ -50,7 +50,14 @@ async function stored(store: BlobStore, content: Buffer): Promise<string> {
 }
 
 /** One resumable append, as a PATCH makes it: each chunk hashed as the store takes it, each durable point recorded. */
-async function appendPiece(store: BlobStore, from: ResumableBytes, source: Readable, length: number, hash: Hash, checkpoints: ResumableBytes[]) {
+async function appendPiece(
+  store: BlobStore,
+  from: ResumableBytes,
+  source: Readable,
+  length: number,
+  hash: Hash,
+  checkpoints: ResumableBytes[],
+) {
   return store.appendResumable(from, source, {
     length,
     onBytes: (chunk) => hash.update(chunk),
@@ -291,7 +298,14 @@ export function blobStoreContract(t: Test, createStore: StoreFactory): void {
 
     const content = randomContent(6 * MiB + 1);
     const hash = createHash('sha256');
-    const part = await appendPiece(store, await store.createResumable(), chunked(content.subarray(0, 5 * MiB + 10)), content.length, hash, []);
+    const part = await appendPiece(
+      store,
+      await store.createResumable(),
+      chunked(content.subarray(0, 5 * MiB + 10)),
+      content.length,
+      hash,
+      [],
+    );
     await store.discardResumable(part);
     await store.discardResumable(part);
     const sha256 = sha256Hex(content);

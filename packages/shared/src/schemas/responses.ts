@@ -21,7 +21,8 @@ export const OPENAPI_TAGS = [
   { name: 'sharing', description: 'List the files you can read, share a file with friends, hand it over, revoke a friend.' },
   {
     name: 'uploads',
-    description: 'Resumable uploads (tus 1.0.0: creation, creation-with-upload, termination, expiration) for large files over unreliable links.',
+    description:
+      'Resumable uploads (tus 1.0.0: creation, creation-with-upload, termination, expiration) for large files over unreliable links.',
   },
   { name: 'operations', description: 'Health of the server, for load balancers and monitoring.' },
 ];

@@ -41,7 +41,7 @@ const options = {
   summary: 'What the tus server offers',
   description: 'The tus versions, extensions and largest upload this server takes. Authenticated like every `/cloud/` route.',
   response: {
-    204: noContent('The server\'s tus capabilities', {
+    204: noContent("The server's tus capabilities", {
       'Tus-Version': header('1.0.0'),
       'Tus-Extension': header(TUS_EXTENSIONS),
       'Tus-Max-Size': header('MAX_UPLOAD_BYTES', COUNT),
@@ -58,11 +58,11 @@ const create = {
   description:
     '`Upload-Length` (deferred length is not offered) and `Upload-Metadata` with `filename` (required), and optionally ' +
     '`content_type` and `sha256` (hex), each value base64. Everything is checked before any byte is stored. With a ' +
-    '`application/offset+octet-stream` body (creation-with-upload), its bytes are the upload\'s first. An upload ' +
+    "`application/offset+octet-stream` body (creation-with-upload), its bytes are the upload's first. An upload " +
     'completed here (its whole length in the body, or a length of 0) is recorded as a raw upload of that name.',
   headers: Type.Object({
     'tus-resumable': tusResumableHeader,
-    'upload-length': Type.Optional(Type.String({ description: 'the whole upload\'s size in bytes, at most MAX_UPLOAD_BYTES' })),
+    'upload-length': Type.Optional(Type.String({ description: "the whole upload's size in bytes, at most MAX_UPLOAD_BYTES" })),
     'upload-metadata': Type.Optional(Type.String({ description: 'filename BASE64[,content_type BASE64][,sha256 BASE64]' })),
   }),
   streamedBody: STREAMED_BODY,
@@ -90,13 +90,14 @@ const status = {
   tags,
   ...SECURED,
   summary: 'How much of an upload arrived',
-  description: 'The bytes received and durable (`Upload-Offset`), to resume from. Another user\'s upload is 404, like one that does not exist, has expired, or was completed.',
+  description:
+    "The bytes received and durable (`Upload-Offset`), to resume from. Another user's upload is 404, like one that does not exist, has expired, or was completed.",
   params: UploadParams,
   headers: Type.Object({ 'tus-resumable': tusResumableHeader }),
   response: {
-    200: noContent('The upload\'s progress', {
+    200: noContent("The upload's progress", {
       ...OFFSET,
-      'Upload-Length': header('the whole upload\'s size', COUNT),
+      'Upload-Length': header("the whole upload's size", COUNT),
       'Upload-Metadata': header('as sent at creation'),
       ...EXPIRES,
       'Cache-Control': header('no-store'),
