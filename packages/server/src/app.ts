@@ -183,6 +183,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     maxUploadBytes: config.maxUploadBytes,
     expiryMs: config.resumableExpiryMs,
   });
+  app.addHook('onClose', () => uploads.close());
   await uploads.removeExpired();
   repeat(app, config.resumableSweepIntervalMs ?? RESUMABLE_SWEEP_INTERVAL_MS, 'expired resumable upload sweep', () =>
     uploads.removeExpired(),

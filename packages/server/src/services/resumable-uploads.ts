@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { MEDIA_TYPE_MAX_BYTES, SHA256_HEX_PATTERN, isMediaType } from '@cloudstore/shared';
-import { createSHA256, type IHasher } from 'hash-wasm';
 import type { Knex } from 'knex';
 import { AppError, validationFailed } from '../errors.js';
 import { ResumableUploadRepository, type ResumableUploadRecord } from '../repositories/resumable-uploads.js';
@@ -9,6 +8,7 @@ import type { SessionUser } from '../repositories/sessions.js';
 import { inTransaction } from '../repositories/transaction.js';
 import type { BlobStore, ResumableBytes } from '../store/blob-store.js';
 import { DEFAULT_CONTENT_TYPE, checkedFilename, type FileService } from './files.js';
+import { ResumableHashing, type ResumableHash } from './resumable-hashing.js';
 
 /** API.md: an upload that receives nothing for 24 hours expires. */
 export const RESUMABLE_EXPIRY_MS = 24 * 3_600_000;
@@ -26,6 +26,8 @@ const LEASE_CHECK_MS = 1000;
 /** How long a request waits for the holder of its upload's lease to let go, before 409. */
 const LEASE_WAIT_MS = 10_000;
 const LEASE_POLL_MS = 25;
+/** Threads that hash resumable uploads. */
+const HASH_THREADS = 2;
 const EXPIRED_BATCH = 100;
 const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
 
@@ -61,8 +63,6 @@ const busy = () =>
 /** The upload was ended (terminated, expired) while a PATCH wrote to it. */
 class UploadEnded extends Error {}
 
-const saveState = (hash: IHasher) => Buffer.from(hash.save()).toString('base64');
-
 /**
  * Resumable uploads (tus 1.0, API.md "Resumable upload"): state in the database so that any
  * instance takes any request, bytes in the store (BlobStore's resumable calls), the SHA-256
@@ -75,6 +75,8 @@ export class ResumableUploadService {
   private readonly clock: () => number;
   /** The PATCHes this process is running, by upload id: how to stop each when another request wants its upload. */
   private readonly running = new Map<string, () => void>();
+  /** Made at the first upload: a server that takes none starts no thread. */
+  private hashing: ResumableHashing | null = null;
 
   constructor(
     private readonly db: Knex,
@@ -102,7 +104,9 @@ export class ResumableUploadService {
       throw validationFailed(`content_type must be a type/subtype media type of at most ${MEDIA_TYPE_MAX_BYTES} bytes`);
     }
     if (metadata.sha256 !== undefined && !sha256Hex.test(metadata.sha256)) throw validationFailed('sha256 must be 64 hexadecimal digits');
-    const hash = (await createSHA256()).init();
+    const hash = this.hashes().open(null);
+    const initialState = await hash.save();
+    hash.end();
     const bytes = await this.store.createResumable();
     const now = this.clock();
     const record: ResumableUploadRecord = {
@@ -114,7 +118,7 @@ export class ResumableUploadService {
       metadata: upload.rawMetadata,
       length: upload.length,
       received: 0,
-      hashState: saveState(hash),
+      hashState: initialState,
       storeKey: bytes.key,
       storeState: bytes.state,
       createdAt: now,
@@ -190,6 +194,7 @@ export class ResumableUploadService {
       );
     }, LEASE_CHECK_MS);
     let latest: ResumableBytes = { key: record.storeKey, state: record.storeState, offset: record.received };
+    let hash: ResumableHash | null = null;
     try {
       // Read again under the lease: a PATCH stopped meanwhile may have moved the offset.
       const current = await this.find(caller, id);
@@ -197,16 +202,16 @@ export class ResumableUploadService {
         throw new AppError('UPLOAD_OFFSET_MISMATCH', `Upload-Offset is ${offset}, but ${current.received} bytes were received`);
       }
       latest = { key: current.storeKey, state: current.storeState, offset: current.received };
-      const hash = await createSHA256();
-      hash.load(Buffer.from(current.hashState, 'base64'));
+      hash = this.hashes().open(current.hashState);
+      const opened = hash;
       const bytes = await this.store.appendResumable(latest, body, {
         length: current.length,
-        onBytes: (chunk) => hash.update(chunk),
+        onBytes: (chunk) => opened.update(chunk),
         checkpoint: async (durable) => {
           latest = durable;
           const progress = {
             received: durable.offset,
-            hashState: saveState(hash),
+            hashState: await opened.save(),
             storeState: durable.state,
             expiresAt: this.clock() + this.expiryMs,
           };
@@ -215,12 +220,9 @@ export class ResumableUploadService {
       });
       const expiresAt = this.clock() + this.expiryMs;
       if (bytes.offset < current.length) return { ...this.progressOf(current), offset: bytes.offset, expiresAt };
-      return {
-        ...this.progressOf(current),
-        offset: bytes.offset,
-        expiresAt,
-        sha256: await this.complete(caller, current, bytes, hash, token),
-      };
+      hash = null;
+      const sha256 = await this.complete(caller, current, bytes, await opened.digest(), token);
+      return { ...this.progressOf(current), offset: bytes.offset, expiresAt, sha256 };
     } catch (error) {
       if (!(error instanceof UploadEnded)) throw error;
       // Terminated or expired meanwhile: what this PATCH wrote after that goes too.
@@ -228,6 +230,7 @@ export class ResumableUploadService {
       throw notFound();
     } finally {
       clearInterval(renewal);
+      hash?.end();
       if (this.running.get(id) === stop) this.running.delete(id);
       await release();
     }
@@ -265,10 +268,9 @@ export class ResumableUploadService {
     caller: SessionUser,
     record: ResumableUploadRecord,
     bytes: ResumableBytes,
-    hash: IHasher,
+    sha256: string,
     token: string,
   ): Promise<string> {
-    const sha256 = hash.digest('hex');
     try {
       if (record.expectedSha256 !== null && record.expectedSha256 !== sha256) {
         throw new AppError('DIGEST_MISMATCH', `the received bytes have SHA-256 ${sha256}, not ${record.expectedSha256}`);
@@ -284,6 +286,17 @@ export class ResumableUploadService {
       await new ResumableUploadRepository(this.db).delete(record.id).catch(() => {});
       throw error;
     }
+  }
+
+  private hashes(): ResumableHashing {
+    this.hashing ??= new ResumableHashing(HASH_THREADS);
+    return this.hashing;
+  }
+
+  /** Stops the hashing threads. */
+  async close(): Promise<void> {
+    await this.hashing?.close();
+    this.hashing = null;
   }
 
   private async find(caller: SessionUser, id: string): Promise<ResumableUploadRecord> {

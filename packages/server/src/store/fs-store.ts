@@ -12,9 +12,14 @@ import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
 
 const TEMPORARY_SUFFIX = '.part';
-/** A resumable upload's file is fsynced and its progress saved at least this often during a long PATCH. */
-const RESUMABLE_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+/**
+ * A resumable upload's file is fsynced and its progress saved at least this often during a long
+ * PATCH: what a crash can lose, and what the caller's hashing may lag behind.
+ */
+const RESUMABLE_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 const RESUMABLE_KEY = /^[0-9a-f]{32}$/;
+/** Slabs of one append being written while the next fills. */
+const RESUMABLE_SLABS_IN_FLIGHT = 3;
 
 /** Temporary files that this process is writing or holds staged: never a crash's leftovers. */
 const liveTemporaries = new Set<string>();
@@ -273,6 +278,8 @@ async function appendThroughSlab(
   let sent = from.offset;
   let durable = from.offset;
   let writing: Promise<void> = Promise.resolve();
+  /** The writes of detached slabs not yet done, oldest first. */
+  const inFlight: Promise<void>[] = [];
   let writeError: unknown = null;
   let fillTimer: NodeJS.Timeout | undefined;
   // Bytes in hand are kept even when their client is gone (unlike a plain write's): the wait for
@@ -287,13 +294,18 @@ async function appendThroughSlab(
     slab = -1;
     filled = 0;
     sent += bytes;
-    writing = writing
+    const written: Promise<void> = writing
       .then(() => handle.write(slabs.buffer, slabs.offsetOf(detached), bytes, position))
       .then(
         () => undefined,
         (error: unknown) => void (writeError ??= error),
       )
-      .finally(() => slabs.release(detached));
+      .finally(() => {
+        slabs.release(detached);
+        inFlight.splice(inFlight.indexOf(written), 1);
+      });
+    writing = written;
+    inFlight.push(written);
   };
   const sync = async () => {
     detach();
@@ -312,7 +324,8 @@ async function appendThroughSlab(
       }
       for (let offset = 0; offset < chunk.length;) {
         if (slab === -1) {
-          await writing;
+          // Slabs fill while earlier ones are written, a few at most (as for a plain write).
+          while (inFlight.length >= RESUMABLE_SLABS_IN_FLIGHT) await inFlight[0];
           if (writeError) throw writeError;
           slab = await slabs.acquire(waiting);
           fillTimer = setTimeout(detach, FILL_WINDOW_MS);
