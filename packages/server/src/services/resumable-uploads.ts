@@ -132,8 +132,14 @@ export class ResumableUploadService {
       await uploads.insert(record);
     });
     // An empty upload is complete at once: recorded now, like an empty raw upload.
-    if (body || upload.length === 0) return this.append(caller, record.id, 0, body ?? Readable.from([]));
-    return this.progressOf(record);
+    if (!body && upload.length > 0) return this.progressOf(record);
+    try {
+      return await this.append(caller, record.id, 0, body ?? Readable.from([]));
+    } catch (error) {
+      // Its creator never learnt its Location: nobody could resume it.
+      await this.terminate(caller, record.id).catch(() => {});
+      throw error;
+    }
   }
 
   /**
