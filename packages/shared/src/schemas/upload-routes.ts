@@ -30,6 +30,20 @@ const NOT_FOUND = {
 const RATE_LIMITED = {
   429: errorResponse(429, ['RATE_LIMITED'], {}, { 'Retry-After': header('seconds to wait before trying again', COUNT) }),
 };
+/** A request for an upload whose current holder did not let go in time (docs/API.md). */
+const HELD = { 409: errorResponse(409, ['UPLOAD_OFFSET_MISMATCH']) };
+/** What a request that brings bytes can meet. */
+const BYTES_ERRORS = {
+  ...COMMON_ERRORS,
+  ...UNAUTHENTICATED,
+  403: errorResponse(403, [CROSS_SITE]),
+  ...PRECONDITION_FAILED,
+  413: errorResponse(413, ['PAYLOAD_TOO_LARGE']),
+  415: errorResponse(415, ['UNSUPPORTED_MEDIA_TYPE']),
+  422: errorResponse(422, ['DIGEST_MISMATCH']),
+  ...RATE_LIMITED,
+  507: errorResponse(507, ['INSUFFICIENT_STORAGE']),
+};
 const UploadParams = Type.Object({ id: Type.String({ description: 'the id from the Location of the creation' }) });
 
 const noContent = (description: string, headers: Record<string, ReturnType<typeof header>>) =>
@@ -74,15 +88,7 @@ const create = {
       ...EXPIRES,
       'Repr-Digest': header('when the creation completed the upload: sha-256=:<base64>: of the content (RFC 9530)'),
     }),
-    ...COMMON_ERRORS,
-    ...UNAUTHENTICATED,
-    403: errorResponse(403, [CROSS_SITE]),
-    ...PRECONDITION_FAILED,
-    413: errorResponse(413, ['PAYLOAD_TOO_LARGE']),
-    415: errorResponse(415, ['UNSUPPORTED_MEDIA_TYPE']),
-    422: errorResponse(422, ['DIGEST_MISMATCH']),
-    ...RATE_LIMITED,
-    507: errorResponse(507, ['INSUFFICIENT_STORAGE']),
+    ...BYTES_ERRORS,
   },
 };
 
@@ -91,7 +97,9 @@ const status = {
   ...SECURED,
   summary: 'How much of an upload arrived',
   description:
-    "The bytes received and durable (`Upload-Offset`), to resume from. Another user's upload is 404, like one that does not exist, has expired, or was completed.",
+    'The bytes received and durable (`Upload-Offset`), to resume from. A PATCH still writing the upload is stopped ' +
+    "first, keeping what arrived (409 if it does not let go within 10 s). Another user's upload is 404, like one " +
+    'that does not exist, has expired, or was completed.',
   params: UploadParams,
   headers: Type.Object({ 'tus-resumable': tusResumableHeader }),
   response: {
@@ -106,6 +114,7 @@ const status = {
     ...UNAUTHENTICATED,
     ...PRECONDITION_FAILED,
     ...NOT_FOUND,
+    ...HELD,
   },
 };
 
@@ -131,17 +140,9 @@ const append = {
       ...EXPIRES,
       'Repr-Digest': header('on the PATCH that completed the upload: sha-256=:<base64>: of the content (RFC 9530)'),
     }),
-    ...COMMON_ERRORS,
-    ...UNAUTHENTICATED,
-    403: errorResponse(403, [CROSS_SITE]),
+    ...BYTES_ERRORS,
     ...NOT_FOUND,
-    409: errorResponse(409, ['UPLOAD_OFFSET_MISMATCH']),
-    ...PRECONDITION_FAILED,
-    413: errorResponse(413, ['PAYLOAD_TOO_LARGE']),
-    415: errorResponse(415, ['UNSUPPORTED_MEDIA_TYPE']),
-    422: errorResponse(422, ['DIGEST_MISMATCH']),
-    ...RATE_LIMITED,
-    507: errorResponse(507, ['INSUFFICIENT_STORAGE']),
+    ...HELD,
   },
 };
 
@@ -159,6 +160,7 @@ const terminate = {
     403: errorResponse(403, [CROSS_SITE]),
     ...PRECONDITION_FAILED,
     ...NOT_FOUND,
+    ...HELD,
   },
 };
 
