@@ -5,7 +5,7 @@ import { forEachDatabase } from './helpers/build-app.js';
 import { filesBelow, randomContent, sha256Hex } from './helpers/content.js';
 import { startFileServer } from './helpers/file-server.js';
 import { TusUploads, patchAndDisconnect } from './helpers/tus.js';
-import { eventually } from './helpers/waiting.js';
+import { eventually, sleep } from './helpers/waiting.js';
 
 const MiB = 1024 * 1024;
 
@@ -82,5 +82,47 @@ forEachDatabase(t, async (t, kind) => {
     t.equal((await tus.head(location)).status, 404);
     t.equal(await db('resumable_uploads').where('id', location.split('/').pop()!).first(), undefined, 'and the row');
     t.same(await filesBelow(path.join(server.dataDir, 'uploads')), [], 'nothing is left in uploads/');
+  });
+
+  t.test('a slow PATCH is timed by its idle time, not the whole-request deadline; a silent one is cut and keeps its bytes', async (t) => {
+    const {
+      client: strictClient,
+      drives: [bob],
+    } = await startFileServer(t, kind, ['bob'], {
+      requestTimeoutMs: 1000,
+      bodyIdleTimeoutMs: 1000,
+    });
+    const bobTus = new TusUploads(strictClient, bob.token);
+    const content = randomContent(10 * 1000);
+    const location = await bobTus.start('slow.bin', content.length);
+    const trickled = await bobTus.patch(
+      location,
+      0,
+      (async function* () {
+        for (let offset = 0; offset < 5000; offset += 1000) {
+          yield content.subarray(offset, offset + 1000);
+          await sleep(400);
+        }
+      })() as unknown as NodeJS.ReadableStream,
+    );
+    t.equal(trickled.status, 204, 'two seconds of trickling, past the 1 s request deadline');
+    t.equal(trickled.headers['upload-offset'], '5000');
+    const started = Date.now();
+    const silent = await bobTus
+      .patch(
+        location,
+        5000,
+        (async function* () {
+          yield content.subarray(5000, 7000);
+          await sleep(6000);
+          yield content.subarray(7000);
+        })() as unknown as NodeJS.ReadableStream,
+      )
+      .catch((error: unknown) => error);
+    t.ok(silent instanceof Error, 'the silent PATCH was cut');
+    t.ok(Date.now() - started < 5000, `after ${Date.now() - started} ms, its idle time`);
+    t.equal(Number((await bobTus.head(location)).headers['upload-offset']), 7000, 'its bytes were kept');
+    t.equal((await bobTus.patch(location, 7000, content.subarray(7000))).status, 204);
+    t.ok((await bob.download('slow.bin')).raw.equals(content));
   });
 });
