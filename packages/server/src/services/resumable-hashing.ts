@@ -15,6 +15,7 @@ export interface ResumableHash {
 
 interface Waiting {
   resolve(reply: { state?: Uint8Array; sha256?: string }): void;
+  reject(error: Error): void;
 }
 
 /**
@@ -37,6 +38,9 @@ export class ResumableHashing {
         queue?.shift()?.resolve(reply);
         if (queue?.length === 0) this.waiting.delete(reply.session);
       });
+      // A thread that dies fails what waits on it (the PATCHes keep their durable bytes) rather than hanging them.
+      worker.on('error', (error) => this.failAll(error));
+      worker.on('exit', () => this.failAll(new Error('a hashing thread exited')));
       this.workers.push(worker);
     }
   }
@@ -47,9 +51,9 @@ export class ResumableHashing {
     const worker = this.workers[session % this.workers.length];
     const send = (message: HashMessage, transfer: ArrayBuffer[] = []) => worker.postMessage(message, transfer);
     const ask = (message: HashMessage) =>
-      new Promise<{ state?: Uint8Array; sha256?: string }>((resolve) => {
+      new Promise<{ state?: Uint8Array; sha256?: string }>((resolve, reject) => {
         const queue = this.waiting.get(session) ?? [];
-        queue.push({ resolve });
+        queue.push({ resolve, reject });
         this.waiting.set(session, queue);
         send(message);
       });
@@ -66,6 +70,11 @@ export class ResumableHashing {
         send({ session, end: true });
       },
     };
+  }
+
+  private failAll(error: Error): void {
+    for (const queue of this.waiting.values()) for (const waiting of queue) waiting.reject(error);
+    this.waiting.clear();
   }
 
   async close(): Promise<void> {
