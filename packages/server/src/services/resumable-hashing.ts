@@ -21,7 +21,8 @@ interface Waiting {
 /**
  * A few threads that hash resumable uploads (see resumable-hash-worker.ts): hash-wasm's SHA-256,
  * whose state is saved with each durable point, hashes at a quarter of node:crypto's speed
- * (443 against 1846 MB/s on our machine); on the request's thread it halved a PATCH's rate.
+ * (443 against 1846 MB/s on our machine), so it is kept off the request's thread, which then
+ * only moves bytes, as for the raw route.
  */
 export class ResumableHashing {
   private readonly workers: Worker[] = [];
