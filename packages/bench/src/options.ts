@@ -14,6 +14,7 @@ export const CASE_IDS = [
   'stalled-uploads',
   'listing',
   'disk-writes',
+  'resumable',
   'profile',
 ] as const;
 export type CaseId = (typeof CASE_IDS)[number];
