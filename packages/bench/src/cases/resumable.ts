@@ -101,10 +101,9 @@ async function cutAndResume(store: CloudStore, file: TestFile, name: string): Pr
   const elapsed = stopwatch();
   const location = await create(store, file, name);
   await patch(store, location, file, 0, file.size, Math.floor(file.size / 2));
-  let offset = -1;
   // The server keeps what arrived once it sees the connection gone; HEAD takes the upload over if it has not yet.
   const head = expect(await send(location, 'HEAD', { ...store.authorization, ...TUS }, file, 0, 0), 200, 'tus HEAD');
-  offset = Number(head.headers['upload-offset']);
+  const offset = Number(head.headers['upload-offset']);
   expect(await patch(store, location, file, offset, file.size), 204, 'resumed PATCH');
   return file.size / MiB / elapsed();
 }

@@ -13,6 +13,9 @@ export interface ResumableHash {
   end(): void;
 }
 
+/** Bytes sent to a hashing thread in one message. */
+const BATCH_BYTES = 1024 * 1024;
+
 interface Waiting {
   resolve(reply: { state?: Uint8Array; sha256?: string }): void;
   reject(error: Error): void;
@@ -59,13 +62,34 @@ export class ResumableHashing {
         send(message);
       });
     send({ session, load: state === null ? null : new Uint8Array(Buffer.from(state, 'base64')) });
+    // Bytes go to the thread in batches: one message per socket chunk costs more than its hashing.
+    let batch = new Uint8Array(BATCH_BYTES);
+    let batched = 0;
+    const flush = () => {
+      if (batched === 0) return;
+      const full = batch.subarray(0, batched);
+      send({ session, chunk: full }, [batch.buffer]);
+      batch = new Uint8Array(BATCH_BYTES);
+      batched = 0;
+    };
     return {
       update: (bytes) => {
-        const copy = new Uint8Array(bytes);
-        send({ session, chunk: copy }, [copy.buffer]);
+        for (let offset = 0; offset < bytes.length;) {
+          const take = Math.min(bytes.length - offset, BATCH_BYTES - batched);
+          batch.set(bytes.subarray(offset, offset + take), batched);
+          batched += take;
+          offset += take;
+          if (batched === BATCH_BYTES) flush();
+        }
       },
-      save: async () => Buffer.from((await ask({ session, save: true })).state!).toString('base64'),
-      digest: async () => (await ask({ session, digest: true })).sha256!,
+      save: async () => {
+        flush();
+        return Buffer.from((await ask({ session, save: true })).state!).toString('base64');
+      },
+      digest: async () => {
+        flush();
+        return (await ask({ session, digest: true })).sha256!;
+      },
       end: () => {
         this.waiting.delete(session);
         send({ session, end: true });

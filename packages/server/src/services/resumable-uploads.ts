@@ -28,6 +28,8 @@ const LEASE_WAIT_MS = 10_000;
 const LEASE_POLL_MS = 25;
 /** Threads that hash resumable uploads. */
 const HASH_THREADS = 2;
+/** Bytes of one PATCH queued for hashing at most before it waits for the hashing to catch up. */
+const HASH_BACKLOG_BYTES = 16 * 1024 * 1024;
 const EXPIRED_BATCH = 100;
 const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
 
@@ -210,9 +212,18 @@ export class ResumableUploadService {
       latest = { key: current.storeKey, state: current.storeState, offset: current.received };
       hash = this.hashes().open(current.hashState);
       const opened = hash;
+      let unhashed = 0;
       const bytes = await this.store.appendResumable(latest, body, {
         length: current.length,
-        onBytes: (chunk) => opened.update(chunk),
+        onBytes: (chunk) => {
+          opened.update(chunk);
+          unhashed += chunk.length;
+          if (unhashed < HASH_BACKLOG_BYTES) return;
+          // The hashing threads are slower than a fast client: wait for them now and then, so
+          // that the bytes queued for them stay few.
+          unhashed = 0;
+          return opened.save().then(() => {});
+        },
         checkpoint: async (durable) => {
           latest = durable;
           const progress = {

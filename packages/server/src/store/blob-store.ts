@@ -44,8 +44,11 @@ export interface ResumableBytes {
 export interface AppendOptions {
   /** The upload's whole length: bytes beyond it are PAYLOAD_TOO_LARGE; reaching it completes the bytes. */
   length: number;
-  /** Each chunk the store takes, in order, before it is written: the caller hashes it. */
-  onBytes(chunk: Buffer): void;
+  /**
+   * Each chunk the store takes, in order, before it is written: the caller hashes it. When it
+   * returns a promise, the store takes no further chunk until it resolves (the caller's pace).
+   */
+  onBytes(chunk: Buffer): void | Promise<void>;
   /**
    * Every byte given to `onBytes` so far is durable, as `durable` records: the caller saves it.
    * Called during a long append, at its end, and after a failed source (what arrived is kept);

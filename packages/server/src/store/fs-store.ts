@@ -14,9 +14,9 @@ import { writeFlushed } from './write-flushed.js';
 const TEMPORARY_SUFFIX = '.part';
 /**
  * A resumable upload's file is fsynced and its progress saved at least this often during a long
- * PATCH: what a crash can lose, and what the caller's hashing may lag behind.
+ * PATCH (what a crash of the server can lose of it): an fsync stalls the PATCH, so not often.
  */
-const RESUMABLE_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+const RESUMABLE_CHECKPOINT_BYTES = 256 * 1024 * 1024;
 const RESUMABLE_KEY = /^[0-9a-f]{32}$/;
 /** Slabs of one append being written while the next fills. */
 const RESUMABLE_SLABS_IN_FLIGHT = 3;
@@ -332,11 +332,12 @@ async function appendThroughSlab(
         }
         const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
         const piece = chunk.subarray(offset, offset + take);
-        onBytes(piece);
+        const paced = onBytes(piece);
         piece.copy(slabs.buffer, slabs.offsetOf(slab) + filled);
         filled += take;
         offset += take;
         if (filled === SLAB_BYTES) detach();
+        if (paced) await paced;
       }
       if (sent - durable >= RESUMABLE_CHECKPOINT_BYTES) await sync();
     }

@@ -112,11 +112,12 @@ export class S3ResumableUploads {
         for (let offset = 0; offset < chunk.length;) {
           const take = Math.min(chunk.length - offset, partBytes - filled);
           const piece = chunk.subarray(offset, offset + take);
-          onBytes(piece);
+          const paced = onBytes(piece);
           piece.copy(buffer, filled);
           filled += take;
           offset += take;
           taken += take;
+          if (paced) await paced;
           if (filled === partBytes) await persist();
         }
       }

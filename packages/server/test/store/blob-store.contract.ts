@@ -60,7 +60,9 @@ async function appendPiece(
 ) {
   return store.appendResumable(from, source, {
     length,
-    onBytes: (chunk) => hash.update(chunk),
+    onBytes: (chunk) => {
+      hash.update(chunk);
+    },
     checkpoint: async (durable) => {
       checkpoints.push(durable);
     },
