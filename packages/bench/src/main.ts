@@ -6,6 +6,7 @@ import { runCli } from './cases/cli.js';
 import { runClaim } from './cases/claim.js';
 import { runConcurrent } from './cases/concurrent.js';
 import { runDiskWrites } from './cases/disk-writes.js';
+import { runResumable } from './cases/resumable.js';
 import { runHashing } from './cases/hashing.js';
 import { runListing } from './cases/listing.js';
 import { runMemory } from './cases/memory.js';
@@ -44,6 +45,7 @@ const RUNNERS: [CaseId[], CaseRunner][] = [
   [['stalled-uploads'], runStalledUploads],
   [['s3'], runS3],
   [['disk-writes'], runDiskWrites],
+  [['resumable'], runResumable],
   [['listing'], runListing],
   [['profile'], runProfile],
 ];

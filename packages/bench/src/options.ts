@@ -15,6 +15,7 @@ export const CASE_IDS = [
   's3',
   'listing',
   'disk-writes',
+  'resumable',
   'profile',
 ] as const;
 export type CaseId = (typeof CASE_IDS)[number];

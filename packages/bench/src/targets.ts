@@ -112,6 +112,9 @@ export const TARGETS = {
   concurrent: target('concurrent-uploads', 'concurrent', 'concurrent uploads aggregate × single stream, no errors', 'at-least', 0.8),
   listing: target('listing-1m-vs-1k', 'listing', 'listing page time at the large count ÷ at the small count', 'at-most', 1.5),
   diskWrites: target('disk-bytes-per-byte', 'disk-writes', 'disk bytes written per uploaded byte', 'at-most', 1.05, 'B/B'),
+  resumableOnePatch: target('resumable-one-patch', 'resumable', 'tus upload, big file, one PATCH × raw upload', 'at-least', 0.9),
+  resumableEightPatches: target('resumable-eight-patches', 'resumable', 'tus upload, big file, 8 PATCHes × raw upload', 'at-least', 0.8),
+  resumableCut: target('resumable-cut', 'resumable', 'tus upload cut at 50 % and resumed, time ÷ raw upload time', 'at-most', 1.6),
 } as const;
 
 export interface TargetVerdict {

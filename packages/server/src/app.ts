@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { BlobStoreConfig, Config } from './config.js';
 import { dialectOf, openDatabase } from './db/open.js';
 import { BlobObjectRepository } from './repositories/blob-objects.js';
+import { ResumableUploadRepository } from './repositories/resumable-uploads.js';
 import type { BlobStore } from './store/blob-store.js';
 import { FsBlobStore } from './store/fs-store.js';
 import { createS3Client } from './store/s3-client.js';
@@ -26,6 +27,7 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { sharingRoutes } from './routes/sharing.js';
+import { uploadRoutes } from './routes/uploads.js';
 import { AccountService } from './services/accounts.js';
 import { ClaimService } from './services/claims.js';
 import { Disclosure } from './services/disclosure.js';
@@ -35,6 +37,7 @@ import { ListCursor } from './services/list-cursor.js';
 import { LoginLimits } from './services/login-limits.js';
 import { Passwords } from './services/passwords.js';
 import { RegistrationLimits } from './services/registration-limits.js';
+import { RESUMABLE_SWEEP_INTERVAL_MS, ResumableUploadService } from './services/resumable-uploads.js';
 import { SharingService } from './services/sharing.js';
 import { tokenSigningKey } from './services/signing-key.js';
 import { ProcessUploadSlots, SharedUploadSlots, type UploadSlots } from './services/upload-slots.js';
@@ -94,6 +97,7 @@ export async function openBlobStore(dataDir: string, chosen: BlobStoreConfig, db
           objects: (handle) => new BlobObjectRepository(handle),
           partBuffers: chosen.partBuffers,
           spillDirectory: path.join(dataDir, 'tmp'),
+          resumables: (handle) => new ResumableUploadRepository(handle),
         });
   try {
     await store.init();
@@ -198,6 +202,16 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await sessions.deleteExpired(Date.now());
   repeat(app, SESSION_SWEEP_INTERVAL_MS, 'expired session sweep', () => sessions.deleteExpired(Date.now()));
   const sharing = new SharingService(db, files, new ListCursor(signingKey));
+  // Resumable uploads (tus): expired ones lose their bytes within the hour (API.md).
+  const uploads = new ResumableUploadService(db, store, files, {
+    maxUploadBytes: config.maxUploadBytes,
+    expiryMs: config.resumableExpiryMs,
+  });
+  app.addHook('onClose', () => uploads.close());
+  await uploads.removeExpired();
+  repeat(app, config.resumableSweepIntervalMs ?? RESUMABLE_SWEEP_INTERVAL_MS, 'expired resumable upload sweep', () =>
+    uploads.removeExpired(),
+  );
 
   await app.register(errorHandlerPlugin);
   await app.register(openapiPlugin);
@@ -209,5 +223,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(uploadLimitsPlugin, { slots: uploadSlots(app, db, config), deadlines });
   await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
   await app.register(sharingRoutes, { sharing });
+  await app.register(uploadRoutes, { uploads, maxUploadBytes: config.maxUploadBytes });
   return app;
 }

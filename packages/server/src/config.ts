@@ -48,6 +48,12 @@ export interface Config {
   uploadSlotLeaseMs: number;
   /** Human-readable log lines (pino-pretty) when standard output is a terminal; JSON otherwise. */
   prettyLogs: boolean;
+  /**
+   * A resumable upload that receives nothing for this long expires (API.md: 24 h), and expired
+   * ones are swept this often (within the hour). Not read from the environment: tests shorten them.
+   */
+  resumableExpiryMs?: number;
+  resumableSweepIntervalMs?: number;
   /** Where content lives (BLOB_STORE); absent means the file store. */
   blobStore?: BlobStoreConfig;
 }

@@ -8,6 +8,7 @@ import { forEachDatabase, startServer } from './helpers/build-app.js';
 import { proofDigest, sha256Hex } from './helpers/content.js';
 import { Drive, reprDigestOf } from './helpers/drive.js';
 import { CheckedClient, saveDocument, startPrism } from './helpers/prism.js';
+import { TusUploads } from './helpers/tus.js';
 
 // Prism reads bodies as UTF-8 text, so every byte sent or served through it here is ASCII.
 const MAX_UPLOAD_BYTES = 64 * 1024;
@@ -32,7 +33,7 @@ forEachDatabase(t, async (t, kind) => {
       }
     }
     const tags = new Set(document.tags.filter((tag: any) => tag.description).map((tag: any) => tag.name));
-    t.same([...tags].sort(), ['accounts', 'files', 'operations', 'sharing'], 'every tag says what its group does');
+    t.same([...tags].sort(), ['accounts', 'files', 'operations', 'sharing', 'uploads'], 'every tag says what its group does');
   });
 
   t.test('a whole session through a validating proxy breaks no rule of the document', async (t) => {
@@ -143,6 +144,31 @@ forEachDatabase(t, async (t, kind) => {
     expect(await alice.delete('notes.txt'), 200);
     expect(await client.call('DELETE', `${ROUTES.myDrive}?filename=report.txt`, { token: alice.token }), 200);
     expect(await alice.delete('never.txt'), 404, 'FILE_NOT_FOUND');
+
+    // Resumable uploads (tus): capabilities, creation, progress, the bytes, refusals, termination.
+    const tus = new TusUploads(client, alice.token);
+    expect(await tus.options(), 204);
+    const draft = Buffer.from('a resumable draft in ASCII\n'.repeat(20));
+    const created = await tus.create('draft.txt', draft.length, { contentType: 'text/plain', sha256: sha256Hex(draft) });
+    expect(created, 201);
+    const location = String(created.headers.location);
+    expect(await tus.head(location), 200);
+    expect(await tus.patch(location, 0, draft.subarray(0, 100)), 204);
+    expect(await tus.patch(location, 0, draft.subarray(0, 100)), 409, 'UPLOAD_OFFSET_MISMATCH');
+    expect(await tus.patch(location, 100, draft.subarray(100)), 204);
+    // (A HEAD answered 404 is left out here: Prism fails on a HEAD response whose error has no body. uploads-tus.test.ts checks it.)
+    expect(await tus.create('whole.txt', draft.length, { body: draft }), 201);
+    expect(await tus.create('big.txt', MAX_UPLOAD_BYTES + 1), 413, 'PAYLOAD_TOO_LARGE');
+    expect(await tus.create('old.txt', 1, { headers: { 'tus-resumable': '0.2.2' } }), 412, 'PRECONDITION_FAILED');
+    expect(await tus.create('bad/name', 1), 400, 'VALIDATION_FAILED');
+    const mismatched = await tus.start('mismatch.txt', draft.length, { sha256: sha256Hex(notes) });
+    expect(await tus.patch(mismatched, 0, draft), 422, 'DIGEST_MISMATCH');
+    const dropped = await tus.start('dropped.txt', 10);
+    // Prism does not hold an optional body's media type against the document: a request it lets through.
+    expect(await tus.patch(dropped, 0, Buffer.from('abc'), { 'content-type': 'application/octet-stream' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(await tus.patch(dropped, 0, Buffer.from('0123456789A')), 413, 'PAYLOAD_TOO_LARGE');
+    expect(await tus.delete(dropped), 204);
+    expect(await tus.delete(dropped), 404, 'FILE_NOT_FOUND');
 
     const findings = client.findings();
     t.same(findings, [], `${client.exchanges.length} exchanges, ${findings.length} violations`);

@@ -11,3 +11,4 @@ export * from './schemas/account-routes.js';
 export * from './schemas/file-routes.js';
 export * from './schemas/sharing-routes.js';
 export * from './schemas/health-routes.js';
+export * from './schemas/upload-routes.js';

@@ -12,7 +12,7 @@ import fp from 'fastify-plugin';
 function withStreamedBodies(schema: FastifySchema | undefined): FastifySchema | undefined {
   const { streamedBody, ...rest } = (schema ?? {}) as FastifySchema & { streamedBody?: Record<string, unknown> };
   if (!schema || !streamedBody) return schema;
-  const body = rest.body as { content: Record<string, unknown> };
+  const body = (rest.body ?? { content: {} }) as { content: Record<string, unknown> };
   return { ...rest, body: { ...body, content: { ...streamedBody, ...body.content } } };
 }
 

@@ -1,3 +1,4 @@
+import { TUS_BODY_TYPE } from '@cloudstore/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RequestDeadlines } from '../http/request-deadlines.js';
@@ -21,7 +22,7 @@ interface UploadLimitsOptions {
 
 function isUploadBody(request: FastifyRequest): boolean {
   const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  return type === 'application/octet-stream' || type.startsWith('multipart/');
+  return type === 'application/octet-stream' || type === TUS_BODY_TYPE || type.startsWith('multipart/');
 }
 
 export const uploadLimitsPlugin = fp(async (app: FastifyInstance, { slots, deadlines }: UploadLimitsOptions) => {

@@ -129,6 +129,20 @@ export class FileService {
     return this.store.write(source, { maxBytes: this.maxUploadBytes });
   }
 
+  /**
+   * Records the bytes of a completed resumable upload exactly as a raw upload of that name
+   * (API.md, "Resumable upload"); `alongside` runs in the same transaction (it ends the upload).
+   */
+  recordCompleted(
+    caller: SessionUser,
+    filename: string,
+    contentType: string,
+    staged: StagedBlob,
+    alongside: (trx: Knex.Transaction) => Promise<void>,
+  ): Promise<UploadReply> {
+    return this.record(caller, filename, contentType, staged, undefined, alongside);
+  }
+
   /** Records bytes already staged (a multipart upload stages before it knows the request is whole). */
   private async record(
     caller: SessionUser,
@@ -136,6 +150,7 @@ export class FileService {
     contentType: string,
     staged: StagedBlob,
     expectedSha256?: string,
+    alongside?: (trx: Knex.Transaction) => Promise<void>,
   ): Promise<UploadReply> {
     try {
       if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== staged.sha256) {
@@ -160,6 +175,7 @@ export class FileService {
           isPublishedUnrecorded = true;
         }
         const { replaced, released } = await this.attach(trx, caller, filename, contentType, blob);
+        await alongside?.(trx);
         return { reply: { filename, sha256: staged.sha256, size: staged.size, deduplicated, replaced }, released };
       }).catch(async (error: unknown) => {
         // The bytes went out under their digest but the row never committed (a full disk, an outage).

@@ -31,6 +31,33 @@ export interface ByteRange {
 }
 
 /**
+ * The durable bytes of a resumable upload: how many (`offset`), and the store's own record of
+ * where they are (`state`, JSON that the caller keeps in the database so that any instance can
+ * take the next append). `key` names the bytes in the store for the whole upload.
+ */
+export interface ResumableBytes {
+  key: string;
+  state: string;
+  offset: number;
+}
+
+export interface AppendOptions {
+  /** The upload's whole length: bytes beyond it are PAYLOAD_TOO_LARGE; reaching it completes the bytes. */
+  length: number;
+  /**
+   * Each chunk the store takes, in order, before it is written: the caller hashes it. When it
+   * returns a promise, the store takes no further chunk until it resolves (the caller's pace).
+   */
+  onBytes(chunk: Buffer): void | Promise<void>;
+  /**
+   * Every byte given to `onBytes` so far is durable, as `durable` records: the caller saves it.
+   * Called during a long append, at its end, and after a failed source (what arrived is kept);
+   * the store takes no further chunk until it resolves. A rejection ends the append.
+   */
+  checkpoint(durable: ResumableBytes): Promise<void>;
+}
+
+/**
  * Where content lives, addressed by its SHA-256 (hex, lower case). Every implementation
  * passes test/store/blob-store.contract.ts.
  */
@@ -58,4 +85,20 @@ export interface BlobStore {
    * writing); returns how many.
    */
   sweepTemporary(): Promise<number>;
+
+  /** A new resumable upload, with nothing stored yet (and nothing to clean up if it is never used). */
+  createResumable(): Promise<ResumableBytes>;
+  /**
+   * Appends `source` at `from.offset`, first dropping whatever lies past it (a crash's
+   * unrecorded tail). Every byte taken is durable at the next `checkpoint`, a failed source's
+   * included; resolves with the last durable point. Memory per append is bounded, whatever its size.
+   */
+  appendResumable(from: ResumableBytes, source: Readable, options: AppendOptions): Promise<ResumableBytes>;
+  /**
+   * The complete upload (offset = length, after its last append) as a staged blob of digest
+   * `sha256`: published by renaming or recording, never by copying or re-reading its bytes.
+   */
+  completeResumable(bytes: ResumableBytes, sha256: string): Promise<StagedBlob>;
+  /** Removes every byte an upload stored (idempotent). */
+  discardResumable(bytes: ResumableBytes): Promise<void>;
 }

@@ -1,15 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
-import type { BlobStore, ByteRange, StagedBlob, WriteOptions } from './blob-store.js';
-import { writeThroughSlabs } from './slab-writer.js';
+import { AppError } from '../errors.js';
+import type { AppendOptions, BlobStore, ByteRange, ResumableBytes, StagedBlob, WriteOptions } from './blob-store.js';
+import { SLAB_BYTES } from './slab-pool.js';
+import { FILL_WINDOW_MS, writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
 
 const TEMPORARY_SUFFIX = '.part';
+/**
+ * A resumable upload's file is fsynced and its progress saved at least this often during a long
+ * PATCH (what a crash of the server can lose of it): an fsync stalls the PATCH, so not often.
+ */
+const RESUMABLE_CHECKPOINT_BYTES = 256 * 1024 * 1024;
+const RESUMABLE_KEY = /^[0-9a-f]{32}$/;
+/** Slabs of one append being written while the next fills. */
+const RESUMABLE_SLABS_IN_FLIGHT = 3;
 
 /** Temporary files that this process is writing or holds staged: never a crash's leftovers. */
 const liveTemporaries = new Set<string>();
@@ -17,21 +27,26 @@ const liveTemporaries = new Set<string>();
 /**
  * Blobs on the local disk under `root`: `blobs/ab/cd/<sha256>`, fanned out by digest prefix.
  * A write goes to `tmp/<pid>-<random>.part` while hashing, is fsynced, then renamed into place.
+ * A resumable upload is one file, `uploads/<key>`, appended to by each PATCH and renamed into
+ * place once complete.
  */
 export class FsBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly temporaryDir: string;
+  private readonly resumableDir: string;
 
   private uploadBuffers: UploadBuffers | null = null;
 
   constructor(private readonly root: string) {
     this.blobDir = path.join(root, 'blobs');
     this.temporaryDir = path.join(root, 'tmp');
+    this.resumableDir = path.join(root, 'uploads');
   }
 
   async init(): Promise<void> {
     await mkdir(this.blobDir, { recursive: true, mode: 0o700 });
     await mkdir(this.temporaryDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.resumableDir, { recursive: true, mode: 0o700 });
   }
 
   pathOf(sha256: string): string {
@@ -56,26 +71,69 @@ export class FsBlobStore implements BlobStore {
       throw error;
     }
     const { sha256, size } = written;
-    const target = this.pathOf(sha256);
     return {
       sha256,
       size,
       publish: async () => {
-        const created = await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-        try {
-          await rename(temporary, target);
-        } catch (error) {
-          // Published already by an earlier attempt of the same upload.
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !(await this.stat(sha256))) throw error;
-        }
+        await this.moveIntoPlace(temporary, sha256);
         liveTemporaries.delete(temporary);
-        for (const directory of changedDirectories(created, path.dirname(target))) await syncDirectory(directory);
       },
       discard: async () => {
         await rm(temporary, { force: true });
         liveTemporaries.delete(temporary);
       },
     };
+  }
+
+  /** Renames fsynced bytes to the blob path of `sha256` (idempotent), and makes the rename durable. */
+  private async moveIntoPlace(source: string, sha256: string): Promise<void> {
+    const target = this.pathOf(sha256);
+    const created = await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    try {
+      await rename(source, target);
+    } catch (error) {
+      // Published already by an earlier attempt of the same upload.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !(await this.stat(sha256))) throw error;
+    }
+    for (const directory of changedDirectories(created, path.dirname(target))) await syncDirectory(directory);
+  }
+
+  async createResumable(): Promise<ResumableBytes> {
+    return { key: randomBytes(16).toString('hex'), state: '{}', offset: 0 };
+  }
+
+  private resumablePath(key: string): string {
+    if (!RESUMABLE_KEY.test(key)) throw new Error('not a resumable upload key');
+    return path.join(this.resumableDir, key);
+  }
+
+  async appendResumable(from: ResumableBytes, source: Readable, options: AppendOptions): Promise<ResumableBytes> {
+    const handle = await open(this.resumablePath(from.key), constants.O_RDWR | constants.O_CREAT, 0o600);
+    try {
+      const { size } = await handle.stat();
+      if (size < from.offset) throw new Error(`resumable upload ${from.key} holds ${size} bytes, not the ${from.offset} recorded`);
+      // Bytes written after the last checkpoint by a PATCH that then crashed: nobody hashed them.
+      if (size > from.offset) await handle.truncate(from.offset);
+      this.uploadBuffers ??= createUploadBuffers();
+      const offset = await appendThroughSlab(handle, this.uploadBuffers, from, source, options);
+      return { ...from, offset };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async completeResumable(bytes: ResumableBytes, sha256: string): Promise<StagedBlob> {
+    const file = this.resumablePath(bytes.key);
+    return {
+      sha256,
+      size: bytes.offset,
+      publish: () => this.moveIntoPlace(file, sha256),
+      discard: () => rm(file, { force: true }),
+    };
+  }
+
+  async discardResumable(bytes: ResumableBytes): Promise<void> {
+    await rm(this.resumablePath(bytes.key), { force: true });
   }
 
   read(sha256: string, range?: ByteRange): Readable {
@@ -198,5 +256,99 @@ async function syncDirectory(directory: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Appends `source` to `handle` at `from.offset` through one slab of the shared pool at a time
+ * (taken when bytes arrive, given back once written, or after FILL_WINDOW_MS of quiet, so that a
+ * stalled client holds none). Each byte is hashed (`onBytes`) as it enters a slab; the file is
+ * fsynced and the point checkpointed every RESUMABLE_CHECKPOINT_BYTES, at the end, and after a
+ * failed source. Returns the durable offset.
+ */
+async function appendThroughSlab(
+  handle: FileHandle,
+  { slabs }: UploadBuffers,
+  from: ResumableBytes,
+  source: Readable,
+  { length, onBytes, checkpoint }: AppendOptions,
+): Promise<number> {
+  let slab = -1;
+  let filled = 0;
+  let sent = from.offset;
+  let durable = from.offset;
+  let writing: Promise<void> = Promise.resolve();
+  /** The writes of detached slabs not yet done, oldest first. */
+  const inFlight: Promise<void>[] = [];
+  let writeError: unknown = null;
+  let fillTimer: NodeJS.Timeout | undefined;
+  // Bytes in hand are kept even when their client is gone (unlike a plain write's): the wait for
+  // a slab is not cut short, and slabs come back within FILL_WINDOW_MS of any upload's pause.
+  const waiting = new AbortController().signal;
+
+  /** Sends the slab being filled to the file; it goes back to the pool once written. */
+  const detach = () => {
+    clearTimeout(fillTimer);
+    if (slab === -1) return;
+    const [detached, bytes, position] = [slab, filled, sent];
+    slab = -1;
+    filled = 0;
+    sent += bytes;
+    const written: Promise<void> = writing
+      .then(() => handle.write(slabs.buffer, slabs.offsetOf(detached), bytes, position))
+      .then(
+        () => undefined,
+        (error: unknown) => void (writeError ??= error),
+      )
+      .finally(() => {
+        slabs.release(detached);
+        inFlight.splice(inFlight.indexOf(written), 1);
+      });
+    writing = written;
+    inFlight.push(written);
+  };
+  const sync = async () => {
+    detach();
+    await writing;
+    if (writeError) throw writeError;
+    if (sent === durable) return;
+    await handle.sync();
+    durable = sent;
+    await checkpoint({ ...from, offset: durable });
+  };
+
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      if (sent + filled + chunk.length > length) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `the body runs past the upload's length of ${length} bytes`);
+      }
+      for (let offset = 0; offset < chunk.length;) {
+        if (slab === -1) {
+          // Slabs fill while earlier ones are written, a few at most (as for a plain write).
+          while (inFlight.length >= RESUMABLE_SLABS_IN_FLIGHT) await inFlight[0];
+          if (writeError) throw writeError;
+          slab = await slabs.acquire(waiting);
+          fillTimer = setTimeout(detach, FILL_WINDOW_MS);
+        }
+        const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
+        const piece = chunk.subarray(offset, offset + take);
+        const paced = onBytes(piece);
+        piece.copy(slabs.buffer, slabs.offsetOf(slab) + filled);
+        filled += take;
+        offset += take;
+        if (filled === SLAB_BYTES) detach();
+        if (paced) await paced;
+      }
+      if (sent - durable >= RESUMABLE_CHECKPOINT_BYTES) await sync();
+    }
+    await sync();
+    return durable;
+  } catch (error) {
+    // Every byte that arrived (and was hashed) is kept: the client resumes after it.
+    await sync().catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(fillTimer);
+    if (slab !== -1) slabs.release(slab);
   }
 }

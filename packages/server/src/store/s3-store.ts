@@ -14,9 +14,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Knex } from 'knex';
-import type { BlobStore, ByteRange, StagedBlob, Within, WriteOptions } from './blob-store.js';
+import type { AppendOptions, BlobStore, ByteRange, ResumableBytes, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
 import { PartPool } from './part-pool.js';
+import { S3ResumableUploads } from './s3-resumable.js';
 import { S3ObjectUpload, SPILL_PREFIX, partBytesFor } from './s3-upload.js';
 import { writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
@@ -43,6 +44,11 @@ export interface BlobObjectMap {
   recorded(objectNames: string[]): Promise<Set<string>>;
 }
 
+/** Which objects resumable uploads in progress are writing: repositories/resumable-uploads.ts. */
+export interface ResumableKeys {
+  activeStoreKeys(objectNames: string[]): Promise<Set<string>>;
+}
+
 export interface S3StoreOptions {
   client: S3Client;
   bucket: string;
@@ -51,6 +57,8 @@ export interface S3StoreOptions {
   db: Knex;
   /** The digest → object map on a database handle. */
   objects: (db: Knex) => BlobObjectMap;
+  /** The objects of resumable uploads in progress, which the sweep leaves however old they are. */
+  resumables?: (db: Knex) => ResumableKeys;
   /** Leftovers younger than this are never swept: a write may still be using them. */
   abandonedAfterMs?: number;
   clock?: () => number;
@@ -77,6 +85,8 @@ export class S3BlobStore implements BlobStore {
   private readonly prefix: string;
   private readonly db: Knex;
   private readonly objects: (db: Knex) => BlobObjectMap;
+  private readonly resumables: (db: Knex) => ResumableKeys;
+  private readonly resumableUploads: S3ResumableUploads;
   private readonly abandonedAfterMs: number;
   private readonly clock: () => number;
   /** The same slab pool and hashing threads as the file store's, made at the first write. */
@@ -92,6 +102,8 @@ export class S3BlobStore implements BlobStore {
     this.prefix = options.prefix;
     this.db = options.db;
     this.objects = options.objects;
+    this.resumables = options.resumables ?? (() => ({ activeStoreKeys: async () => new Set<string>() }));
+    this.resumableUploads = new S3ResumableUploads(this.client, this.bucket, this.prefix);
     this.abandonedAfterMs = options.abandonedAfterMs ?? HOUR_MS;
     this.clock = options.clock ?? Date.now;
     this.partBuffers = options.partBuffers ?? DEFAULT_PART_BUFFERS;
@@ -135,7 +147,11 @@ export class S3BlobStore implements BlobStore {
       liveObjects.delete(objectName);
       throw translateS3Error(error);
     }
-    const { sha256, size } = written;
+    return this.staged(objectName, written.sha256, written.size);
+  }
+
+  /** The object `objectName` (whole, and live in this process) as a staged blob of digest `sha256`. */
+  private staged(objectName: string, sha256: string, size: number): StagedBlob {
     return {
       sha256,
       size,
@@ -149,6 +165,26 @@ export class S3BlobStore implements BlobStore {
         liveObjects.delete(objectName);
       },
     };
+  }
+
+  async createResumable(): Promise<ResumableBytes> {
+    return this.resumableUploads.create();
+  }
+
+  appendResumable(from: ResumableBytes, source: Readable, options: AppendOptions): Promise<ResumableBytes> {
+    return this.resumableUploads.append(from, source, options);
+  }
+
+  async completeResumable(bytes: ResumableBytes, sha256: string): Promise<StagedBlob> {
+    if (!this.resumableUploads.isComplete(bytes)) throw new Error(`resumable upload ${bytes.key} is not complete`);
+    liveObjects.add(bytes.key);
+    return this.staged(bytes.key, sha256, bytes.offset);
+  }
+
+  async discardResumable(bytes: ResumableBytes): Promise<void> {
+    // A completed object that a digest points at is a blob now, not this upload's to remove.
+    const isRecorded = (await this.objects(this.db).recorded([bytes.key])).has(bytes.key);
+    await this.resumableUploads.discard(bytes, isRecorded);
   }
 
   read(sha256: string, range?: ByteRange): Readable {
@@ -250,6 +286,8 @@ export class S3BlobStore implements BlobStore {
         const { Key: key, UploadId: uploadId, Initiated: initiated } = upload;
         if (!key || !uploadId || !this.isOurs(key) || liveObjects.has(key)) continue;
         if (!initiated || initiated.getTime() > cutoff) continue;
+        // A resumable upload waits up to a day between PATCHes; its own expiry removes it.
+        if ((await this.resumables(this.db).activeStoreKeys([key])).has(key)) continue;
         if (await this.abortIfAbandoned(key, uploadId, cutoff)) aborted++;
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
@@ -299,8 +337,9 @@ export class S3BlobStore implements BlobStore {
         .filter((object) => (object.LastModified?.getTime() ?? 0) <= cutoff)
         .map((object) => object.Key!);
       const recorded = await objects.recorded(candidates);
+      const resumable = await this.resumables(this.db).activeStoreKeys(candidates);
       for (const key of candidates) {
-        if (recorded.has(key) || liveObjects.has(key)) continue;
+        if (recorded.has(key) || resumable.has(key) || liveObjects.has(key)) continue;
         await this.deleteObject(key);
         removed++;
       }

@@ -10,7 +10,7 @@ const SLABS_PER_UPLOAD = 4;
  * this long, back to the pool: a stalled or trickling upload holds no buffer that others wait for.
  * A fast upload fills a slab in a few milliseconds and never meets it.
  */
-const FILL_WINDOW_MS = 100;
+export const FILL_WINDOW_MS = 100;
 
 /** Where the slabs go, in order: a file (a FileHandle) or an object store upload. */
 export interface SlabSink {

@@ -1,7 +1,8 @@
+import { createHash, type Hash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { AppError } from '../../src/errors.js';
-import type { BlobStore } from '../../src/store/blob-store.js';
+import type { BlobStore, ResumableBytes } from '../../src/store/blob-store.js';
 import { randomContent, sha256Hex } from '../helpers/content.js';
 
 /** Makes a new, empty store of the implementation under test, removed when `t` ends. */
@@ -46,6 +47,26 @@ async function stored(store: BlobStore, content: Buffer): Promise<string> {
   const staged = await store.write(chunked(content), { maxBytes: content.length });
   await staged.publish();
   return staged.sha256;
+}
+
+/** One resumable append, as a PATCH makes it: each chunk hashed as the store takes it, each durable point recorded. */
+async function appendPiece(
+  store: BlobStore,
+  from: ResumableBytes,
+  source: Readable,
+  length: number,
+  hash: Hash,
+  checkpoints: ResumableBytes[],
+) {
+  return store.appendResumable(from, source, {
+    length,
+    onBytes: (chunk) => {
+      hash.update(chunk);
+    },
+    checkpoint: async (durable) => {
+      checkpoints.push(durable);
+    },
+  });
 }
 
 /**
@@ -213,4 +234,94 @@ export function blobStoreContract(t: Test, createStore: StoreFactory): void {
     await staged.publish();
     t.ok((await readAll(store.read(staged.sha256))).equals(Buffer.concat([head, tail])));
   });
+
+  t.test('a resumable upload, appended in pieces of any size, completes into a blob without a byte read back', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(9 * MiB + 11);
+    const hash = createHash('sha256');
+    const checkpoints: ResumableBytes[] = [];
+    let bytes = await store.createResumable();
+    t.equal(bytes.offset, 0);
+    const cuts = [0, 1000, 3 * MiB + 1, 6 * MiB, 8 * MiB + 512 * 1024, content.length];
+    for (let index = 1; index < cuts.length; index++) {
+      const piece = content.subarray(cuts[index - 1], cuts[index]);
+      bytes = await appendPiece(store, bytes, chunked(piece, [65_536, 777]), content.length, hash, checkpoints);
+      t.equal(bytes.offset, cuts[index], `durable through ${cuts[index]}`);
+      t.same(checkpoints.at(-1), bytes, 'the last checkpoint is the point returned');
+      t.equal(await store.sweepTemporary(), 0, 'an upload in progress is no leftover');
+    }
+    const sha256 = hash.digest('hex');
+    t.equal(sha256, sha256Hex(content), 'every byte was handed to onBytes once, in order');
+    const staged = await store.completeResumable(bytes, sha256);
+    t.equal(staged.size, content.length);
+    t.equal(await store.stat(sha256), null, 'not visible before it is published');
+    await staged.publish();
+    await staged.discard();
+    t.same(await store.stat(sha256), { size: content.length });
+    t.ok((await readAll(store.read(sha256))).equals(content), 'the same bytes come back');
+    t.equal(await store.sweepTemporary(), 0);
+  });
+
+  t.test('a resumable append whose source fails keeps every byte it took, and the upload goes on from there', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(6 * MiB + 3);
+    const hash = createHash('sha256');
+    const checkpoints: ResumableBytes[] = [];
+    const start = await store.createResumable();
+    const taken = content.subarray(0, 2 * MiB + 99);
+    const failure = new Error('connection reset');
+    await t.rejects(appendPiece(store, start, failingAfter(taken, failure), content.length, hash, checkpoints), failure);
+    const durable = checkpoints.at(-1)!;
+    t.equal(durable.offset, taken.length, 'what arrived before the failure is durable');
+    const rest = await appendPiece(store, durable, chunked(content.subarray(taken.length)), content.length, hash, checkpoints);
+    t.equal(rest.offset, content.length);
+    const staged = await store.completeResumable(rest, hash.digest('hex'));
+    t.equal(staged.sha256, sha256Hex(content));
+    await staged.publish();
+    t.ok((await readAll(store.read(staged.sha256))).equals(content));
+  });
+
+  t.test('a resumable append refuses bytes past the length, keeping those before them', async (t) => {
+    const store = await createStore(t);
+    const hash = createHash('sha256');
+    const checkpoints: ResumableBytes[] = [];
+    const start = await store.createResumable();
+    const error = await appendPiece(store, start, chunked(randomContent(3000), [1000]), 2500, hash, checkpoints).catch((caught) => caught);
+    t.ok(error instanceof AppError);
+    t.equal(error.code, 'PAYLOAD_TOO_LARGE');
+    t.equal(checkpoints.at(-1)?.offset, 2000, 'the chunks that fitted are kept');
+    await store.discardResumable(checkpoints.at(-1)!);
+  });
+
+  t.test('an empty resumable upload, and discarding one', async (t) => {
+    const store = await createStore(t);
+    const empty = await appendPiece(store, await store.createResumable(), Readable.from([]), 0, createHash('sha256'), []);
+    t.equal(empty.offset, 0);
+    const staged = await store.completeResumable(empty, EMPTY_SHA256);
+    await staged.publish();
+    t.same(await store.stat(EMPTY_SHA256), { size: 0 });
+
+    const content = randomContent(6 * MiB + 1);
+    const hash = createHash('sha256');
+    const part = await appendPiece(
+      store,
+      await store.createResumable(),
+      chunked(content.subarray(0, 5 * MiB + 10)),
+      content.length,
+      hash,
+      [],
+    );
+    await store.discardResumable(part);
+    await store.discardResumable(part);
+    const sha256 = sha256Hex(content);
+    t.equal(await store.stat(sha256), null);
+    t.same(await asArray(store.list()), [EMPTY_SHA256], 'nothing of the discarded upload is a blob');
+    t.equal(await store.sweepTemporary(), 0);
+  });
+}
+
+async function asArray(items: AsyncIterable<string>): Promise<string[]> {
+  const all: string[] = [];
+  for await (const item of items) all.push(item);
+  return all;
 }

@@ -19,6 +19,11 @@ export const OPENAPI_TAGS = [
       'Your drive: upload (multipart, raw bytes, or a claim by digest with proof of possession), download with ranges and ETags, delete.',
   },
   { name: 'sharing', description: 'List the files you can read, share a file with friends, hand it over, revoke a friend.' },
+  {
+    name: 'uploads',
+    description:
+      'Resumable uploads (tus 1.0.0: creation, creation-with-upload, termination, expiration) for large files over unreliable links.',
+  },
   { name: 'operations', description: 'Health of the server, for load balancers and monitoring.' },
 ];
 
@@ -50,6 +55,7 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Refused for this caller',
   404: 'Not found, or not visible to the caller',
   409: 'Conflicts with what exists',
+  412: 'The request lacks a precondition the route needs (Tus-Resumable)',
   413: 'The body is larger than allowed',
   415: 'A media type the route does not accept',
   416: 'The range starts at or beyond the end of the file',

@@ -11,6 +11,7 @@ import * as exactUsernameKeys from './202612021130_exact_username_keys.js';
 import * as sessionsExpiry from './202612021140_sessions_expiry.js';
 import * as blobObjects from './202612021200_blob_objects.js';
 import * as uploadSlots from './202612030100_upload_slots.js';
+import * as resumableUploads from './202612030200_resumable_uploads.js';
 
 const migrations: Record<string, Knex.Migration> = {
   '202611252300_accounts': accounts,
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '202612021140_sessions_expiry': sessionsExpiry,
   '202612021200_blob_objects': blobObjects,
   '202612030100_upload_slots': uploadSlots,
+  '202612030200_resumable_uploads': resumableUploads,
 };
 
 /** The migrations, imported explicitly so the compiled server needs no directory scan. */

@@ -1,0 +1,128 @@
+import path from 'node:path';
+import { stat } from 'node:fs/promises';
+import t from 'tap';
+import { forEachDatabase } from './helpers/build-app.js';
+import { filesBelow, randomContent, sha256Hex } from './helpers/content.js';
+import { startFileServer } from './helpers/file-server.js';
+import { TusUploads, patchAndDisconnect } from './helpers/tus.js';
+import { eventually, sleep } from './helpers/waiting.js';
+
+const MiB = 1024 * 1024;
+
+/** Interrupted PATCHes and expiry, on the file store. */
+forEachDatabase(t, async (t, kind) => {
+  const { server, client, db, drives } = await startFileServer(t, kind, ['alice'], {
+    resumableExpiryMs: 2000,
+    resumableSweepIntervalMs: 250,
+  });
+  const [alice] = drives;
+  const tus = new TusUploads(client, alice.token);
+  const keyOf = async (location: string) =>
+    String((await db('resumable_uploads').where('id', location.split('/').pop()!).first()).store_key);
+  const fileOf = async (location: string) => path.join(server.dataDir, 'uploads', await keyOf(location));
+  const sizeOf = async (file: string) => (await stat(file).catch(() => ({ size: -1 }))).size;
+  const offsetOf = async (location: string) => Number((await tus.head(location)).headers['upload-offset']);
+
+  t.test('an interrupted PATCH keeps every byte that arrived, and the upload resumes after them', async (t) => {
+    const content = randomContent(6 * MiB + 123);
+    const location = await tus.start('resumed.bin', content.length, { sha256: sha256Hex(content) });
+    const file = await fileOf(location);
+    const prefix = content.subarray(0, 2 * MiB + 77);
+    await patchAndDisconnect(
+      server.url,
+      location,
+      alice.token,
+      0,
+      content.length,
+      prefix,
+      async () => (await sizeOf(file)) >= prefix.length,
+    );
+    t.ok(await eventually(async () => (await offsetOf(location)) === prefix.length), 'HEAD says every byte sent was kept');
+
+    // A second cut, from the new offset.
+    const second = content.subarray(prefix.length, 4 * MiB);
+    await patchAndDisconnect(
+      server.url,
+      location,
+      alice.token,
+      prefix.length,
+      content.length - prefix.length,
+      second,
+      async () => (await sizeOf(file)) >= 4 * MiB,
+    );
+    t.ok(await eventually(async () => (await offsetOf(location)) === 4 * MiB), 'and again');
+
+    const rest = await tus.patch(location, 4 * MiB, content.subarray(4 * MiB));
+    t.equal(rest.status, 204);
+    t.ok((await alice.download('resumed.bin')).raw.equals(content), 'the file is whole and its digest checked');
+  });
+
+  t.test('a crash after writing but before the checkpoint: the unrecorded tail is cut on resume', async (t) => {
+    const content = randomContent(300_000);
+    const location = await tus.start('crashed.bin', content.length);
+    t.equal((await tus.patch(location, 0, content.subarray(0, 100_000))).status, 204);
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(await fileOf(location), Buffer.from('bytes nobody hashed'));
+    t.equal(await offsetOf(location), 100_000);
+    t.equal((await tus.patch(location, 100_000, content.subarray(100_000))).status, 204);
+    t.ok((await alice.download('crashed.bin')).raw.equals(content));
+  });
+
+  t.test('an upload that receives nothing until Upload-Expires is removed with its bytes', async (t) => {
+    const location = await tus.start('abandoned.bin', 10_000);
+    const created = await tus.head(location);
+    const expires = Date.parse(String(created.headers['upload-expires']));
+    t.ok(expires > Date.now() && expires <= Date.now() + 3000, 'Upload-Expires follows the expiry time');
+    const patched = await tus.patch(location, 0, randomContent(4000));
+    t.equal(patched.status, 204);
+    t.ok(Date.parse(String(patched.headers['upload-expires'])) >= expires, 'each PATCH pushes the expiry back');
+    const file = await fileOf(location);
+    t.equal(await sizeOf(file), 4000);
+    t.ok(await eventually(async () => (await sizeOf(file)) === -1, 10_000), 'the bytes are removed');
+    t.equal((await tus.head(location)).status, 404);
+    t.equal(await db('resumable_uploads').where('id', location.split('/').pop()!).first(), undefined, 'and the row');
+    t.same(await filesBelow(path.join(server.dataDir, 'uploads')), [], 'nothing is left in uploads/');
+  });
+
+  t.test('a slow PATCH is timed by its idle time, not the whole-request deadline; a silent one is cut and keeps its bytes', async (t) => {
+    const {
+      client: strictClient,
+      drives: [bob],
+    } = await startFileServer(t, kind, ['bob'], {
+      requestTimeoutMs: 1000,
+      bodyIdleTimeoutMs: 1000,
+    });
+    const bobTus = new TusUploads(strictClient, bob.token);
+    const content = randomContent(10 * 1000);
+    const location = await bobTus.start('slow.bin', content.length);
+    const trickled = await bobTus.patch(
+      location,
+      0,
+      (async function* () {
+        for (let offset = 0; offset < 5000; offset += 1000) {
+          yield content.subarray(offset, offset + 1000);
+          await sleep(400);
+        }
+      })() as unknown as NodeJS.ReadableStream,
+    );
+    t.equal(trickled.status, 204, 'two seconds of trickling, past the 1 s request deadline');
+    t.equal(trickled.headers['upload-offset'], '5000');
+    const started = Date.now();
+    const silent = await bobTus
+      .patch(
+        location,
+        5000,
+        (async function* () {
+          yield content.subarray(5000, 7000);
+          await sleep(6000);
+          yield content.subarray(7000);
+        })() as unknown as NodeJS.ReadableStream,
+      )
+      .catch((error: unknown) => error);
+    t.ok(silent instanceof Error, 'the silent PATCH was cut');
+    t.ok(Date.now() - started < 5000, `after ${Date.now() - started} ms, its idle time`);
+    t.equal(Number((await bobTus.head(location)).headers['upload-offset']), 7000, 'its bytes were kept');
+    t.equal((await bobTus.patch(location, 7000, content.subarray(7000))).status, 204);
+    t.ok((await bob.download('slow.bin')).raw.equals(content));
+  });
+});
