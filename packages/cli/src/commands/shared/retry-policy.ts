@@ -1,0 +1,13 @@
+import type { RetryPolicy } from '../../api/retries.js';
+import type { Context } from '../../context.js';
+import { formatDuration } from '../../terminal/units.js';
+
+/** CLI.md, "Resumable": up to 5 tries, waiting 1, 2, 4 and 8 s, each wait announced on standard error. */
+export function retryPolicy(context: Context): RetryPolicy {
+  return {
+    delaysMs: context.retryDelaysMs,
+    sleep: context.sleep,
+    onRetry: (reason, delayMs, nextTry, tries) =>
+      context.output.notice(`${reason}; trying again in ${formatDuration(delayMs / 1000)} (try ${nextTry} of ${tries})`),
+  };
+}
