@@ -10,10 +10,14 @@ export interface RetryPolicy {
   onRetry(reason: string, delayMs: number, nextTry: number, tries: number): void;
 }
 
-/** A cut connection or a server error may pass; anything else (a refusal, a local error) will not. */
+/**
+ * A cut connection, a server error, or an upload whose offset moved on the server may pass on
+ * another try (which starts from what the server holds); anything else (a refusal, a local
+ * error) will not.
+ */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof ApiError) return error.statusCode >= 500;
-  return error instanceof CliError && error.code === 'NETWORK_ERROR';
+  if (error instanceof ApiError) return error.statusCode >= 500 || error.code === 'UPLOAD_OFFSET_MISMATCH';
+  return error instanceof CliError && ['NETWORK_ERROR', 'UPLOAD_INCOMPLETE'].includes(error.code);
 }
 
 /**
