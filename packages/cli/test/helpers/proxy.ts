@@ -32,6 +32,11 @@ export interface Proxy {
   cutDownloads(cut: Cut): void;
   /** From now on, cut request bodies sent with PATCH (tus uploads) part way. */
   cutUploads(cut: Cut): void;
+  /**
+   * Holds the next PATCH body once `afterBytes` of it went through (the client seems to hang
+   * mid-upload); resolves then, for the test to interrupt the client.
+   */
+  stallUpload(afterBytes: number): Promise<void>;
 }
 
 type BodyHook = (body: Buffer, offset: number) => void;
@@ -79,11 +84,13 @@ class MessageScanner {
   }
 }
 
-function scanning(scanner: MessageScanner, count: (bytes: number) => void): Transform {
+function scanning(scanner: MessageScanner, count: (bytes: number) => void, isHeld: () => boolean = () => false): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      count(chunk.length);
       scanner.scan(chunk);
+      // A held connection forwards nothing more, and counts nothing more, until it closes.
+      if (isHeld()) return;
+      count(chunk.length);
       done(null, chunk);
     },
   });
@@ -95,6 +102,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, targe
   let bytesDown = 0;
   let downloadCut: Cut = { afterBytes: 0, times: 0 };
   let uploadCut: Cut = { afterBytes: 0, times: 0 };
+  let uploadStall: { afterBytes: number; stalled: () => void } | undefined;
   const requests: SeenRequest[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -113,12 +121,24 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, targe
         if (offset + body.length >= cut.afterBytes) setImmediate(close);
       };
     };
+    let isHeld = false;
+    const stalling = (): BodyHook | undefined => {
+      const stall = uploadStall;
+      uploadStall = undefined;
+      if (!stall) return undefined;
+      return (body, offset) => {
+        if (isHeld || offset + body.length < stall.afterBytes) return;
+        isHeld = true;
+        stall.stalled();
+      };
+    };
     const requestScanner = new MessageScanner((head) => {
       const [method = '', target = ''] = head.split(' ');
       const request = { method, target, headers: head };
       requests.push(request);
       waiting.push(request);
-      return method === 'PATCH' ? cutting(uploadCut) : undefined;
+      if (method !== 'PATCH') return undefined;
+      return stalling() ?? cutting(uploadCut);
     });
     const answerScanner = new MessageScanner((head) => {
       const request = waiting.shift();
@@ -131,7 +151,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, targe
     });
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    client.pipe(scanning(requestScanner, (bytes) => (bytesUp += bytes))).pipe(upstream);
+    client.pipe(scanning(requestScanner, (bytes) => (bytesUp += bytes), () => isHeld)).pipe(upstream);
     upstream.pipe(scanning(answerScanner, (bytes) => (bytesDown += bytes))).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -159,6 +179,11 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, targe
     },
     cutUploads(cut) {
       uploadCut = { ...cut };
+    },
+    stallUpload(afterBytes) {
+      return new Promise((resolve) => {
+        uploadStall = { afterBytes, stalled: resolve };
+      });
     },
   };
 }
