@@ -43,7 +43,8 @@ export async function startDownload(
     throw new CliError('DIGEST_MISSING', 'the server sent no Repr-Digest, so the download cannot be checked', EXIT.integrity);
   }
   const served = servedRange(response.statusCode, response.headers);
-  if (!served) {
+  // Appended at the wrong place, a range would make a whole file of the wrong bytes.
+  if (!served || (resume && served.offset !== 0 && served.offset !== resume.offset)) {
     response.body.destroy();
     throw new CliError('BAD_RANGE', 'the server answered the resumed download with another range than asked', EXIT.failure);
   }
