@@ -39,7 +39,7 @@ function resumeTests(t: Test, server: RunningServer): void {
   t.test('a download cut 5 times is retried, then resumed by the next get: under 1.2x the file in all', async (t) => {
     const { user, content, proxy, cut } = await interruptedDownload(t, 'alice');
     t.equal(cut.code, 1, 'five cuts in a row: the tries are used up');
-    const retries = cut.stderr.match(/trying again in \d+s \(try \d of 5\)/g) ?? [];
+    const retries = cut.stderr.match(/trying again in \d+m?s \(try \d of 5\)/g) ?? [];
     t.same(
       retries.map((line) => /try (\d)/.exec(line)?.[1]),
       ['2', '3', '4', '5'],

@@ -95,7 +95,7 @@ function resumeTests(t: Test, server: RunningServer): void {
     proxy.cutUploads({ afterBytes: 6 * MIB, times: 2 });
     const put = await user.runVia(proxy.url, ['put', 'disk.img'], TEST_SETTINGS);
     t.equal(put.code, 0, put.stderr);
-    t.equal((put.stderr.match(/trying again in \d+s \(try \d of 5\)/g) ?? []).length, 2, put.stderr);
+    t.equal((put.stderr.match(/trying again in \d+m?s \(try \d of 5\)/g) ?? []).length, 2, put.stderr);
     const patches = proxy.requests.filter((request) => request.method === 'PATCH').map((request) => uploadOffsetOf(request.headers));
     t.equal(patches.length, 3);
     t.ok(patches[0] === 0 && patches[1] > 0 && patches[2] > patches[1], `each try continues where the server is: ${patches.join(', ')}`);

@@ -1,12 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { access, open, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { access, open, rename, rm, truncate } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import { CliError, EXIT } from '../errors.js';
 import type { Progress } from '../terminal/progress.js';
+import { noteStreamed } from '../memory.js';
 import { watchChunks } from './watch-chunks.js';
 
 export interface VerifiedWrite {
@@ -37,26 +36,31 @@ export const partPathOf = (target: string) => `${target}.cloudstore-part`;
  * starts it over) and returns the SHA-256 of the part's first `offset` bytes followed by
  * them. The existing prefix is hashed again from the disk rather than from a saved hash
  * state: Node cannot save one, and reading a local prefix back costs far less than fetching
- * it. Whatever the outcome, the part file holds whole writes only when this settles.
+ * it. When this settles, the part file holds exactly the bytes hashed.
  */
 export async function appendHashing(write: VerifiedWrite, part: string, offset: number): Promise<Buffer> {
   const hash = createHash('sha256');
   if (offset > 0) {
     await truncate(part, offset);
     await hashPrefix(part, offset, hash);
-  } else {
-    await writeFile(part, '');
   }
-  const sink = createWriteStream(part, { flags: 'r+', start: offset, highWaterMark: IO_CHUNK_BYTES });
-  const watcher = watchChunks((chunk) => {
-    hash.update(chunk);
-    write.progress.advance(chunk.length);
-  });
+  const file = await open(part, offset > 0 ? 'r+' : 'w');
   try {
-    await pipeline(write.source, watcher, sink);
+    // Each chunk is on the disk before the next is taken: when the connection breaks, every
+    // byte received so far is kept for the next try (a write stream would drop its buffer).
+    let position = offset;
+    for await (const chunk of write.source as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      noteStreamed(chunk.length);
+      for (let written = 0; written < chunk.length; ) {
+        const { bytesWritten } = await file.write(chunk, written, chunk.length - written, position + written);
+        written += bytesWritten;
+      }
+      position += chunk.length;
+      write.progress.advance(chunk.length);
+    }
   } finally {
-    // The next try resumes from the part's size: it must not change after this returns.
-    if (!sink.closed) await once(sink, 'close');
+    await file.close();
   }
   return hash.digest();
 }

@@ -14,7 +14,7 @@ export interface ProxyOptions {
   corruptDownloads?: boolean;
 }
 
-/** Cut the connection once this many body bytes of the next `times` downloads (or uploads) passed. */
+/** Cut the connection of each of the next `times` downloads (or uploads) at about `afterBytes` of its body: the chunk that reaches it is not forwarded. */
 export interface Cut {
   afterBytes: number;
   times: number;
@@ -113,15 +113,18 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, targe
       client.destroy();
       upstream.destroy();
     };
+    // Once held (stalled or cut), the connection forwards nothing more in either direction.
+    let isHeld = false;
     /** A body hook that closes the connection once `cut.afterBytes` of the body went by, if a cut is left. */
     const cutting = (cut: Cut): BodyHook | undefined => {
       if (cut.times === 0) return undefined;
       cut.times -= 1;
       return (body, offset) => {
-        if (offset + body.length >= cut.afterBytes) setImmediate(close);
+        if (isHeld || offset + body.length < cut.afterBytes) return;
+        isHeld = true;
+        setImmediate(close);
       };
     };
-    let isHeld = false;
     const stalling = (): BodyHook | undefined => {
       const stall = uploadStall;
       uploadStall = undefined;
@@ -152,7 +155,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, targe
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
     client.pipe(scanning(requestScanner, (bytes) => (bytesUp += bytes), () => isHeld)).pipe(upstream);
-    upstream.pipe(scanning(answerScanner, (bytes) => (bytesDown += bytes))).pipe(client);
+    upstream.pipe(scanning(answerScanner, (bytes) => (bytesDown += bytes), () => isHeld)).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(

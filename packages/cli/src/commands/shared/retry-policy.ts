@@ -8,6 +8,9 @@ export function retryPolicy(context: Context): RetryPolicy {
     delaysMs: context.retryDelaysMs,
     sleep: context.sleep,
     onRetry: (reason, delayMs, nextTry, tries) =>
-      context.output.notice(`${reason}; trying again in ${formatDuration(delayMs / 1000)} (try ${nextTry} of ${tries})`),
+      context.output.notice(`${reason}; trying again in ${describeWait(delayMs)} (try ${nextTry} of ${tries})`),
   };
 }
+
+/** Whole seconds as the progress bar shows them; a wait shortened below a second (tests) in ms. */
+const describeWait = (delayMs: number) => (delayMs < 1000 ? `${delayMs}ms` : formatDuration(delayMs / 1000));
