@@ -1,11 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { access, open, rename, rm, truncate } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import { CliError, EXIT } from '../errors.js';
 import type { Progress } from '../terminal/progress.js';
-import { noteStreamed } from '../memory.js';
 import { watchChunks } from './watch-chunks.js';
 
 export interface VerifiedWrite {
@@ -44,24 +44,28 @@ export async function appendHashing(write: VerifiedWrite, part: string, offset: 
     await truncate(part, offset);
     await hashPrefix(part, offset, hash);
   }
-  const file = await open(part, offset > 0 ? 'r+' : 'w');
+  const sink = createWriteStream(part, { flags: offset > 0 ? 'r+' : 'w', start: offset, highWaterMark: IO_CHUNK_BYTES });
+  const watcher = watchChunks((chunk) => {
+    hash.update(chunk);
+    write.progress.advance(chunk.length);
+  });
+  // Not `pipeline`: on a broken connection it would destroy the file stream, which drops the
+  // bytes it holds. Ending it instead writes every byte received (and hashed), so that the
+  // next try resumes after the last byte received rather than the last byte flushed.
+  let sourceFailure: unknown;
+  write.source.once('error', (error) => {
+    sourceFailure = error;
+    write.source.unpipe(watcher);
+    watcher.end();
+  });
+  write.source.pipe(watcher).pipe(sink);
   try {
-    // Each chunk is on the disk before the next is taken: when the connection breaks, every
-    // byte received so far is kept for the next try (a write stream would drop its buffer).
-    let position = offset;
-    for await (const chunk of write.source as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      noteStreamed(chunk.length);
-      for (let written = 0; written < chunk.length; ) {
-        const { bytesWritten } = await file.write(chunk, written, chunk.length - written, position + written);
-        written += bytesWritten;
-      }
-      position += chunk.length;
-      write.progress.advance(chunk.length);
-    }
-  } finally {
-    await file.close();
+    await finished(sink);
+  } catch (error) {
+    write.source.destroy();
+    throw error;
   }
+  if (sourceFailure !== undefined) throw sourceFailure;
   return hash.digest();
 }
 
