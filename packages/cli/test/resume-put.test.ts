@@ -1,20 +1,17 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { CliUser, type RunOptions } from './helpers/cli.js';
+import { CliUser } from './helpers/cli.js';
 import { sha256, writeRandomFile } from './helpers/files.js';
-import { startProxy, type Proxy } from './helpers/proxy.js';
+import { startProxy } from './helpers/proxy.js';
+import { MIB, RESUMABLE_TEST_SETTINGS, requestSummary, uploadOffsetOf, uploadStates } from './helpers/resumable.js';
 import { databaseEnv, startServer, type DatabaseKind, type RunningServer } from './helpers/server.js';
 
-const MIB = 1024 * 1024;
-const SIZE = 24 * MIB;
-/**
- * The resumable route from 8 MiB instead of 64 MiB, and retry waits of 10 ms instead of
- * seconds: the same code paths, in a test file that stays well under a minute.
- */
-const TEST_SETTINGS: RunOptions = { env: { CLOUDSTORE_TEST_RESUMABLE_BYTES: String(8 * MIB), CLOUDSTORE_TEST_RETRY_SECOND_MS: '10' } };
+const SIZE = 16 * MIB;
+const TEST_SETTINGS = RESUMABLE_TEST_SETTINGS;
 
 // put's resume is the CLI's use of the tus routes: it runs against both databases.
+// (Retries within one run: put-retries.test.ts.)
 for (const kind of ['sqlite', 'mysql'] as DatabaseKind[]) {
   t.test(kind, async (t) => {
     const server = await startServer(t, await databaseEnv(t, kind));
@@ -22,17 +19,15 @@ for (const kind of ['sqlite', 'mysql'] as DatabaseKind[]) {
   });
 }
 
-const uploadStates = (user: CliUser) => readdir(join(user.home, '.local', 'state', 'cloudstore', 'uploads')).catch(() => [] as string[]);
-const summary = (proxy: Proxy) => proxy.requests.map((request) => `${request.method} ${request.target.replace(/[^/]{20,}$/, 'ID')} ${request.status}`);
-const uploadOffsetOf = (headers: string) => Number(/\r\nupload-offset: (\d+)/i.exec(headers)?.[1]);
+const summary = requestSummary;
 
 function resumeTests(t: Test, server: RunningServer): void {
-  /** A 24 MiB file whose put is stopped with Ctrl-C once 10 MiB went up. */
+  /** A 16 MiB file whose put is stopped with Ctrl-C once 6 MiB went up. */
   async function interruptedPut(t: Test, username: string) {
     const user = await CliUser.registered(t, server.url, username);
     const digest = await writeRandomFile(join(user.home, 'backup.tar'), SIZE);
     const proxy = await startProxy(t, server.port);
-    const stalled = proxy.stallUpload(10 * MIB);
+    const stalled = proxy.stallUpload(6 * MIB);
     const put = await user.startVia(proxy.url, ['put', 'backup.tar'], TEST_SETTINGS);
     await stalled;
     put.child.kill('SIGINT');
@@ -52,12 +47,12 @@ function resumeTests(t: Test, server: RunningServer): void {
     const upAtStop = proxy.bytesUp();
     const resumed = await user.runVia(proxy.url, ['put', 'backup.tar'], TEST_SETTINGS);
     t.equal(resumed.code, 0, resumed.stderr);
-    t.match(resumed.stderr, /^resuming at \d+\.\d MiB of 24\.0 MiB$/m);
-    t.equal(resumed.stdout, 'backup.tar: uploaded 24.0 MiB\n');
+    t.match(resumed.stderr, /^resuming at \d+\.\d MiB of 16\.0 MiB$/m);
+    t.equal(resumed.stdout, 'backup.tar: uploaded 16.0 MiB\n');
     const patches = proxy.requests.filter((request) => request.method === 'PATCH');
     t.equal(patches.length, 2);
     const offset = uploadOffsetOf(patches[1].headers);
-    t.ok(offset > 0 && offset <= 10 * MIB, `the second PATCH starts at ${offset}`);
+    t.ok(offset > 0 && offset <= 6 * MIB, `the second PATCH starts at ${offset}`);
     t.same(summary(proxy).slice(-3), ['GET /cloud/drive-share/backup.tar/ 404', 'HEAD /cloud/uploads/ID 200', 'PATCH /cloud/uploads/ID 204']);
     t.ok(proxy.bytesUp() < 1.2 * SIZE, `${proxy.bytesUp()} bytes went up for a ${SIZE}-byte file (${upAtStop} before Ctrl-C)`);
     t.same(await uploadStates(user), [], 'the finished upload leaves no state');
@@ -86,35 +81,5 @@ function resumeTests(t: Test, server: RunningServer): void {
     t.equal(uploadOffsetOf(patch.headers), 0, 'from the first byte');
     t.match(JSON.parse(fresh.stdout), { path: 'backup.tar', filename: 'backup.tar', sha256: digest, size: SIZE, deduplicated: false, replaced: false });
     t.same(await uploadStates(user), []);
-  });
-
-  t.test('a network cut mid-put is retried from the server offset, without Ctrl-C or a second run', async (t) => {
-    const user = await CliUser.registered(t, server.url, 'carol');
-    const digest = await writeRandomFile(join(user.home, 'disk.img'), SIZE);
-    const proxy = await startProxy(t, server.port);
-    proxy.cutUploads({ afterBytes: 6 * MIB, times: 2 });
-    const put = await user.runVia(proxy.url, ['put', 'disk.img'], TEST_SETTINGS);
-    t.equal(put.code, 0, put.stderr);
-    t.equal((put.stderr.match(/trying again in \d+m?s \(try \d of 5\)/g) ?? []).length, 2, put.stderr);
-    const patches = proxy.requests.filter((request) => request.method === 'PATCH').map((request) => uploadOffsetOf(request.headers));
-    t.equal(patches.length, 3);
-    t.ok(patches[0] === 0 && patches[1] > 0 && patches[2] > patches[1], `each try continues where the server is: ${patches.join(', ')}`);
-    t.ok(proxy.bytesUp() < 1.2 * SIZE, `${proxy.bytesUp()} bytes went up for a ${SIZE}-byte file`);
-    const back = await user.run(['get', 'disk.img', '-o', '-']);
-    t.equal(sha256(back.stdoutBytes), digest);
-  });
-
-  t.test('below the threshold the raw route, as before; a duplicate of a large file sends no bytes', async (t) => {
-    const user = await CliUser.registered(t, server.url, 'dave');
-    await writeRandomFile(join(user.home, 'small.bin'), 7 * MIB);
-    await writeRandomFile(join(user.home, 'large.bin'), SIZE);
-    const proxy = await startProxy(t, server.port);
-    t.equal((await user.runVia(proxy.url, ['put', 'small.bin'], TEST_SETTINGS)).code, 0);
-    t.same(summary(proxy), ['POST /cloud/my-drive/ 404', 'POST /cloud/my-drive/?filename=small.bin&content_type=application%2Foctet-stream 201']);
-    t.equal((await user.runVia(proxy.url, ['put', 'large.bin'], TEST_SETTINGS)).code, 0);
-    proxy.reset();
-    const again = await user.runVia(proxy.url, ['put', 'large.bin', '--name', 'copy.bin'], TEST_SETTINGS);
-    t.equal(again.stdout, 'copy.bin: deduplicated, nothing uploaded (24.0 MiB)\n');
-    t.ok(proxy.bytesUp() < 128 * 1024, `${proxy.bytesUp()} bytes went up`);
   });
 }
