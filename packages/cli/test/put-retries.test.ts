@@ -1,9 +1,10 @@
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { CliUser } from './helpers/cli.js';
 import { sha256, writeRandomFile } from './helpers/files.js';
 import { startProxy } from './helpers/proxy.js';
-import { MIB, RESUMABLE_TEST_SETTINGS, requestSummary, uploadOffsetOf } from './helpers/resumable.js';
+import { MIB, RESUMABLE_TEST_SETTINGS, requestSummary, uploadOffsetOf, uploadStates } from './helpers/resumable.js';
 import { databaseEnv, startServer, type DatabaseKind, type RunningServer } from './helpers/server.js';
 
 const SIZE = 16 * MIB;
@@ -39,14 +40,21 @@ function retryTests(t: Test, server: RunningServer): void {
     t.equal(sha256(back.stdoutBytes), digest);
   });
 
-  t.test('below the threshold the raw route, as before; a duplicate of a large file sends no bytes', async (t) => {
+  t.test('below the threshold the raw route, as before; abandoned records removed; a duplicate of a large file sends no bytes', async (t) => {
     const user = await CliUser.registered(t, server.url, 'dave');
     await writeRandomFile(join(user.home, 'small.bin'), 7 * MIB);
     await writeRandomFile(join(user.home, 'large.bin'), SIZE);
     const proxy = await startProxy(t, server.port);
     t.equal((await user.runVia(proxy.url, ['put', 'small.bin'], TEST_SETTINGS)).code, 0);
     t.same(summary(proxy), ['POST /cloud/my-drive/ 404', 'POST /cloud/my-drive/?filename=small.bin&content_type=application%2Foctet-stream 201']);
+    // A record nobody came back to for two days: the server has forgotten that upload.
+    const states = join(user.home, '.local', 'state', 'cloudstore', 'uploads');
+    await mkdir(states, { recursive: true });
+    await writeFile(join(states, 'abandoned.json'), '{"location":"/cloud/uploads/gone","size":1,"sha256":"00"}');
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
+    await utimes(join(states, 'abandoned.json'), twoDaysAgo, twoDaysAgo);
     t.equal((await user.runVia(proxy.url, ['put', 'large.bin'], TEST_SETTINGS)).code, 0);
+    t.same(await uploadStates(user), [], 'the abandoned record is removed, the finished one too');
     proxy.reset();
     const again = await user.runVia(proxy.url, ['put', 'large.bin', '--name', 'copy.bin'], TEST_SETTINGS);
     t.equal(again.stdout, 'copy.bin: deduplicated, nothing uploaded (16.0 MiB)\n');
