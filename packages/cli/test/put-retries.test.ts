@@ -31,7 +31,10 @@ function retryTests(t: Test, server: RunningServer): void {
     t.equal((put.stderr.match(/trying again in \d+m?s \(try \d of 5\)/g) ?? []).length, 2, put.stderr);
     const patches = proxy.requests.filter((request) => request.method === 'PATCH').map((request) => uploadOffsetOf(request.headers));
     t.equal(patches.length, 3);
-    t.ok(patches[0] === 0 && patches[1] >= patches[0] && patches[2] >= patches[1], `each try continues where the server is: ${patches.join(', ')}`);
+    t.ok(
+      patches[0] === 0 && patches[1] >= patches[0] && patches[2] >= patches[1],
+      `each try continues where the server is: ${patches.join(', ')}`,
+    );
     // A cut PATCH may lose what the server had received but not yet made durable, never more:
     // at most the file once, plus the two cut bodies, plus requests' heads.
     const bound = SIZE + 2 * CUT_AFTER + 64 * 1024;
@@ -40,24 +43,30 @@ function retryTests(t: Test, server: RunningServer): void {
     t.equal(sha256(back.stdoutBytes), digest);
   });
 
-  t.test('below the threshold the raw route, as before; abandoned records removed; a duplicate of a large file sends no bytes', async (t) => {
-    const user = await CliUser.registered(t, server.url, 'dave');
-    await writeRandomFile(join(user.home, 'small.bin'), 7 * MIB);
-    await writeRandomFile(join(user.home, 'large.bin'), SIZE);
-    const proxy = await startProxy(t, server.port);
-    t.equal((await user.runVia(proxy.url, ['put', 'small.bin'], TEST_SETTINGS)).code, 0);
-    t.same(summary(proxy), ['POST /cloud/my-drive/ 404', 'POST /cloud/my-drive/?filename=small.bin&content_type=application%2Foctet-stream 201']);
-    // A record nobody came back to for two days: the server has forgotten that upload.
-    const states = join(user.home, '.local', 'state', 'cloudstore', 'uploads');
-    await mkdir(states, { recursive: true });
-    await writeFile(join(states, 'abandoned.json'), '{"location":"/cloud/uploads/gone","size":1,"sha256":"00"}');
-    const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
-    await utimes(join(states, 'abandoned.json'), twoDaysAgo, twoDaysAgo);
-    t.equal((await user.runVia(proxy.url, ['put', 'large.bin'], TEST_SETTINGS)).code, 0);
-    t.same(await uploadStates(user), [], 'the abandoned record is removed, the finished one too');
-    proxy.reset();
-    const again = await user.runVia(proxy.url, ['put', 'large.bin', '--name', 'copy.bin'], TEST_SETTINGS);
-    t.equal(again.stdout, 'copy.bin: deduplicated, nothing uploaded (16.0 MiB)\n');
-    t.ok(proxy.bytesUp() < 128 * 1024, `${proxy.bytesUp()} bytes went up`);
-  });
+  t.test(
+    'below the threshold the raw route, as before; abandoned records removed; a duplicate of a large file sends no bytes',
+    async (t) => {
+      const user = await CliUser.registered(t, server.url, 'dave');
+      await writeRandomFile(join(user.home, 'small.bin'), 7 * MIB);
+      await writeRandomFile(join(user.home, 'large.bin'), SIZE);
+      const proxy = await startProxy(t, server.port);
+      t.equal((await user.runVia(proxy.url, ['put', 'small.bin'], TEST_SETTINGS)).code, 0);
+      t.same(summary(proxy), [
+        'POST /cloud/my-drive/ 404',
+        'POST /cloud/my-drive/?filename=small.bin&content_type=application%2Foctet-stream 201',
+      ]);
+      // A record nobody came back to for two days: the server has forgotten that upload.
+      const states = join(user.home, '.local', 'state', 'cloudstore', 'uploads');
+      await mkdir(states, { recursive: true });
+      await writeFile(join(states, 'abandoned.json'), '{"location":"/cloud/uploads/gone","size":1,"sha256":"00"}');
+      const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
+      await utimes(join(states, 'abandoned.json'), twoDaysAgo, twoDaysAgo);
+      t.equal((await user.runVia(proxy.url, ['put', 'large.bin'], TEST_SETTINGS)).code, 0);
+      t.same(await uploadStates(user), [], 'the abandoned record is removed, the finished one too');
+      proxy.reset();
+      const again = await user.runVia(proxy.url, ['put', 'large.bin', '--name', 'copy.bin'], TEST_SETTINGS);
+      t.equal(again.stdout, 'copy.bin: deduplicated, nothing uploaded (16.0 MiB)\n');
+      t.ok(proxy.bytesUp() < 128 * 1024, `${proxy.bytesUp()} bytes went up`);
+    },
+  );
 }

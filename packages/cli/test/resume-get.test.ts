@@ -46,7 +46,9 @@ function resumeTests(t: Test, server: RunningServer): void {
       cut.stderr,
     );
     t.match(cut.stderr, /^cloudstore: film\.mkv: cannot reach .*: /m);
-    const ranges = proxy.requests.filter((request) => request.method === 'GET').map((request) => /\r\nrange: (.*)/i.exec(request.headers)?.[1]);
+    const ranges = proxy.requests
+      .filter((request) => request.method === 'GET')
+      .map((request) => /\r\nrange: (.*)/i.exec(request.headers)?.[1]);
     t.equal(ranges[0], undefined, 'the first try asks for the whole file');
     t.ok(
       ranges.slice(1).every((range) => range && /^bytes=\d+-$/.test(range)),
@@ -106,4 +108,3 @@ function resumeTests(t: Test, server: RunningServer): void {
     t.ok((await readFile(join(user.home, 'film.mkv'))).equals(content));
   });
 }
-

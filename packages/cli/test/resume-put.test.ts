@@ -53,7 +53,11 @@ function resumeTests(t: Test, server: RunningServer): void {
     t.equal(patches.length, 2);
     const offset = uploadOffsetOf(patches[1].headers);
     t.ok(offset > 0 && offset <= 6 * MIB, `the second PATCH starts at ${offset}`);
-    t.same(summary(proxy).slice(-3), ['GET /cloud/drive-share/backup.tar/ 404', 'HEAD /cloud/uploads/ID 200', 'PATCH /cloud/uploads/ID 204']);
+    t.same(summary(proxy).slice(-3), [
+      'GET /cloud/drive-share/backup.tar/ 404',
+      'HEAD /cloud/uploads/ID 200',
+      'PATCH /cloud/uploads/ID 204',
+    ]);
     t.ok(proxy.bytesUp() < 1.2 * SIZE, `${proxy.bytesUp()} bytes went up for a ${SIZE}-byte file (${upAtStop} before Ctrl-C)`);
     t.same(await uploadStates(user), [], 'the finished upload leaves no state');
     const back = await user.run(['get', 'backup.tar', '-o', 'back.tar']);
@@ -79,7 +83,14 @@ function resumeTests(t: Test, server: RunningServer): void {
     t.equal(deleted.target, abandoned, 'the interrupted upload is deleted on the server');
     t.not(patch.target, abandoned, 'a new upload');
     t.equal(uploadOffsetOf(patch.headers), 0, 'from the first byte');
-    t.match(JSON.parse(fresh.stdout), { path: 'backup.tar', filename: 'backup.tar', sha256: digest, size: SIZE, deduplicated: false, replaced: false });
+    t.match(JSON.parse(fresh.stdout), {
+      path: 'backup.tar',
+      filename: 'backup.tar',
+      sha256: digest,
+      size: SIZE,
+      deduplicated: false,
+      replaced: false,
+    });
     t.same(await uploadStates(user), []);
   });
 }

@@ -121,7 +121,9 @@ export async function downloadToFile(
     if (started.etag) await states.save(key, { origin: client.origin, etag: started.etag });
     const progress = run.progress(started.size, started.offset);
     try {
-      const actual = await client.guard(() => appendHashing({ source: started.body, sha256: started.sha256, progress }, part, started.offset));
+      const actual = await client.guard(() =>
+        appendHashing({ source: started.body, sha256: started.sha256, progress }, part, started.offset),
+      );
       return { ...started, actual };
     } finally {
       progress.finish();

@@ -1,12 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import { ROUTES } from '@cloudstore/shared/routes';
 import { parseReprDigest } from '@cloudstore/shared/repr-digest';
 import { CliError, EXIT } from '../errors.js';
-import { watchChunks } from '../local/watch-chunks.js';
 import type { Progress } from '../terminal/progress.js';
 import { ApiError, type ApiClient } from './client.js';
+import { withFileBody } from './file-body.js';
 
 /**
  * The client side of API.md's "Resumable upload (tus 1.0)": core (HEAD, PATCH) plus creation
@@ -66,11 +63,7 @@ export async function appendRest(
   offset: number,
   progress: Progress,
 ): Promise<void> {
-  const source = createReadStream(file.path, { start: offset, highWaterMark: IO_CHUNK_BYTES });
-  const body = watchChunks((chunk) => progress.advance(chunk.length));
-  // The request consumes `body`; a read error of the file reaches it through the pipeline.
-  pipeline(source, body).catch(() => {});
-  try {
+  await withFileBody({ path: file.path, start: offset }, progress, async (body) => {
     const response = await client.send('PATCH', location, {
       headers: {
         ...TUS_HEADERS,
@@ -89,14 +82,7 @@ export async function appendRest(
     if (declared.ok && declared.sha256 !== undefined && declared.sha256 !== file.sha256.toString('hex')) {
       throw new CliError('DIGEST_MISMATCH', 'the server stored other bytes than were hashed here', EXIT.integrity);
     }
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
-      throw new CliError('FILE_CHANGED', 'the file changed size while it was being uploaded; nothing was stored', EXIT.failure);
-    }
-    throw error;
-  } finally {
-    source.destroy();
-  }
+  });
 }
 
 /** DELETE: the server discards what it received; an upload already gone is not an error. */

@@ -1,15 +1,12 @@
-import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import { ROUTES } from '@cloudstore/shared/routes';
 import type { Challenge, ClaimBody, UploadReply } from '@cloudstore/shared';
-import { CliError, EXIT } from '../errors.js';
+import { CliError } from '../errors.js';
 import type { LocalContent } from '../local/local-content.js';
 import { ResumeStates } from '../local/resume-state.js';
-import { watchChunks } from '../local/watch-chunks.js';
 import type { Progress } from '../terminal/progress.js';
 import { ApiError, type ApiClient } from './client.js';
+import { withFileBody } from './file-body.js';
 import { answerChallenge } from './proof.js';
 import { withRetries, type RetryPolicy } from './retries.js';
 import { appendRest, createUpload, deleteUpload, uploadOffset } from './tus.js';
@@ -64,11 +61,7 @@ export async function uploadBytes(
   content: LocalContent,
   progress: Progress,
 ): Promise<UploadReply> {
-  const source = createReadStream(content.path, { highWaterMark: IO_CHUNK_BYTES });
-  const body = watchChunks((chunk) => progress.advance(chunk.length));
-  // The request consumes `body`; a read error of the file reaches it through the pipeline.
-  pipeline(source, body).catch(() => {});
-  try {
+  return withFileBody({ path: content.path, start: 0 }, progress, async (body) => {
     const { body: reply } = await client.call<UploadReply>('POST', ROUTES.myDrive, {
       query: { filename: target.filename, content_type: target.contentType },
       headers: {
@@ -79,14 +72,7 @@ export async function uploadBytes(
       body,
     });
     return reply;
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
-      throw new CliError('FILE_CHANGED', 'the file changed size while it was being uploaded; nothing was stored', EXIT.failure);
-    }
-    throw error;
-  } finally {
-    source.destroy();
-  }
+  });
 }
 
 /** What a resumable upload is told of the run it belongs to. */
@@ -119,12 +105,7 @@ const ABANDONED_UPLOAD_MS = 24 * 3600 * 1000;
  * Resolves once the server holds the whole file: after the last PATCH, or when a claim shows
  * that a try whose answer was lost had finished it.
  */
-export async function uploadResumable(
-  client: ApiClient,
-  target: UploadTarget,
-  content: LocalContent,
-  run: ResumableRun,
-): Promise<void> {
+export async function uploadResumable(client: ApiClient, target: UploadTarget, content: LocalContent, run: ResumableRun): Promise<void> {
   const states = uploadStates(run.stateDir, run.now);
   await states.removeAbandoned();
   const key = uploadKey(client, content);
@@ -185,6 +166,13 @@ const uploadStates = (stateDir: string, now: () => number) =>
 /** Server, account, path, size, modification time and digest; none for a spooled copy of standard input (it cannot come back). */
 function uploadKey(client: ApiClient, content: LocalContent): string | undefined {
   if (content.modifiedMs === undefined) return undefined;
-  const parts = [client.origin, client.accountKey(), resolve(content.path), content.size, content.modifiedMs, content.sha256.toString('hex')];
+  const parts = [
+    client.origin,
+    client.accountKey(),
+    resolve(content.path),
+    content.size,
+    content.modifiedMs,
+    content.sha256.toString('hex'),
+  ];
   return ResumeStates.keyOf(parts);
 }

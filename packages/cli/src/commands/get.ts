@@ -30,18 +30,23 @@ export async function run(options: GetOptions, context: Context): Promise<void> 
     const client = await authenticatedClient(options, context);
     // Standard output carries the file itself: a result line there would corrupt it.
     if (!target) return toStandardOutput(client, filename, options.owner, context);
-    const download = await downloadToFile(client, { filename, owner: options.owner }, { path: target, overwrite: options.force }, {
-      stateDir: context.stateDir,
-      now: context.now,
-      retries: retryPolicy(context),
-      progress: (size, offset) => {
-        const progress = context.output.progress(`downloading ${filename}`, size);
-        progress.advance(offset);
-        return progress;
+    const download = await downloadToFile(
+      client,
+      { filename, owner: options.owner },
+      { path: target, overwrite: options.force },
+      {
+        stateDir: context.stateDir,
+        now: context.now,
+        retries: retryPolicy(context),
+        progress: (size, offset) => {
+          const progress = context.output.progress(`downloading ${filename}`, size);
+          progress.advance(offset);
+          return progress;
+        },
+        notice: (text) => context.output.notice(text),
+        describeBytes: formatBytes,
       },
-      notice: (text) => context.output.notice(text),
-      describeBytes: formatBytes,
-    });
+    );
     const size = download.size ?? (await stat(target)).size;
     context.output.result(`${filename}: saved ${formatBytes(size)} to ${relative(context.cwd, target)}`, {
       filename,

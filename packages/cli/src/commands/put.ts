@@ -83,7 +83,13 @@ async function sendResumable(
     notice: (text) => context.output.notice(text),
     describeBytes: formatBytes,
   });
-  return { filename: target.filename, sha256: content.sha256.toString('hex'), size: content.size, deduplicated: false, replaced: isReplacing };
+  return {
+    filename: target.filename,
+    sha256: content.sha256.toString('hex'),
+    size: content.size,
+    deduplicated: false,
+    replaced: isReplacing,
+  };
 }
 
 type UseContent = (content: LocalContent, filename: string) => Promise<void>;

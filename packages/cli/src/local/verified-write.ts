@@ -73,7 +73,7 @@ async function hashPrefix(path: string, bytes: number, hash: Hash): Promise<void
   const buffer = Buffer.allocUnsafeSlow(IO_CHUNK_BYTES);
   const file = await open(path, 'r');
   try {
-    for (let position = 0; position < bytes; ) {
+    for (let position = 0; position < bytes;) {
       const { bytesRead } = await file.read(buffer, 0, Math.min(IO_CHUNK_BYTES, bytes - position), position);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));

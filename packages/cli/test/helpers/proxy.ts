@@ -154,8 +154,24 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, targe
     });
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    client.pipe(scanning(requestScanner, (bytes) => (bytesUp += bytes), () => isHeld)).pipe(upstream);
-    upstream.pipe(scanning(answerScanner, (bytes) => (bytesDown += bytes), () => isHeld)).pipe(client);
+    client
+      .pipe(
+        scanning(
+          requestScanner,
+          (bytes) => (bytesUp += bytes),
+          () => isHeld,
+        ),
+      )
+      .pipe(upstream);
+    upstream
+      .pipe(
+        scanning(
+          answerScanner,
+          (bytes) => (bytesDown += bytes),
+          () => isHeld,
+        ),
+      )
+      .pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(

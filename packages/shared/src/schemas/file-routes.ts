@@ -36,7 +36,9 @@ const download = {
   headers: Type.Object({
     range: Type.Optional(Type.String({ description: 'bytes=first-last: one range gives 206, several the whole file' })),
     'if-none-match': Type.Optional(Type.String({ description: 'the ETag the client holds: 304 when it matches' })),
-    'if-match': Type.Optional(Type.String({ description: 'the ETag of the copy being resumed: 412 unless it matches (strong comparison)' })),
+    'if-match': Type.Optional(
+      Type.String({ description: 'the ETag of the copy being resumed: 412 unless it matches (strong comparison)' }),
+    ),
   }),
   response: {
     200: binaryResponse('The whole content, with its type as uploaded', { ...CONTENT_HEADERS, ...BODY_HEADERS }),
