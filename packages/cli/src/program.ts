@@ -67,8 +67,15 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
     .argument('<path...>')
     .option('--name <name>', 'the filename on the server (one path only)')
     .option('--no-clobber', 'refuse to replace a file of yours of the same name (exit 6)')
-    .action((paths: string[], options: { name?: string; clobber: boolean }, command: Command) =>
-      invoke(() => import('./commands/put.js'), { ...globals(command), paths, name: options.name, noClobber: !options.clobber }),
+    .option('--no-resume', 'start a large upload over, discarding an unfinished one (64 MiB or more)')
+    .action((paths: string[], options: { name?: string; clobber: boolean; resume: boolean }, command: Command) =>
+      invoke(() => import('./commands/put.js'), {
+        ...globals(command),
+        paths,
+        name: options.name,
+        noClobber: !options.clobber,
+        resume: options.resume,
+      }),
     );
 
   program

@@ -66,6 +66,7 @@ t.test('bash completes commands, options, choices and remote names', async (t) =
   t.same(await completeInBash(alice, ['tr']), ['transfer']);
   t.same(await completeInBash(alice, ['get', '--o']), ['--output', '--owner']);
   t.same(await completeInBash(alice, ['--json', 'ls', '--sh']), ['--shared']);
+  t.same(await completeInBash(alice, ['put', '--no-r']), ['--no-resume'], "put's new flag completes");
   t.same(await completeInBash(alice, ['completion', '']), ['bash', 'zsh', 'fish']);
   t.same((await completeInBash(alice, ['get', ''])).sort(), ['from-bob.txt', 'my\\ plans.txt', 'notes.txt']);
   t.same(await completeInBash(alice, ['rm', 'notes.txt', 'my']), ['my\\ plans.txt'], 'rm takes several names');

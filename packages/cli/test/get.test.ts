@@ -130,7 +130,8 @@ t.test('a byte flipped on the way: exit 7 and no file, not even a temporary one'
   const get = await dave.runVia(proxy.url, ['get', 'contract.pdf']);
   t.equal(get.code, 7);
   t.equal(get.stderr, "cloudstore: contract.pdf: the downloaded bytes do not match the server's SHA-256: nothing was saved\n");
-  t.same((await readdir(dave.home)).sort(), ['.config', 'uploads']);
+  t.same((await readdir(dave.home)).sort(), ['.config', '.local', 'uploads']);
+  t.same(await readdir(join(dave.home, '.local', 'state', 'cloudstore', 'downloads')), [], 'no resume record either');
 
   const forced = await dave.runVia(proxy.url, ['get', 'contract.pdf', '-o', 'uploads/contract.pdf', '--force']);
   t.equal(forced.code, 7);

@@ -29,6 +29,8 @@ t.test('every command of --help is in COMMANDS, with its options', async (t) => 
   t.ok(commands.length >= 13, commands.join(' '));
   for (const command of commands) t.match(page, new RegExp(`^\\.SS "cloudstore ${command} `, 'm'), command);
   t.match(page, /^\.B \\-\\-no\\-clobber$/m, "put's --no-clobber");
+  t.match(page, /^\.B \\-\\-no\\-resume$/m, "put's --no-resume");
+  t.match(page, /^\.B \$XDG_STATE_HOME\/cloudstore\/uploads\/$/m, 'where resumable uploads are kept');
   t.match(page, /^\.B \\-V, \\-\\-version$/m);
   for (const section of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'COMMANDS', 'EXIT STATUS', 'ENVIRONMENT', 'FILES']) {
     t.match(page, new RegExp(`^\\.SH ${section}$`, 'm'), section);

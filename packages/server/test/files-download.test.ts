@@ -101,6 +101,22 @@ forEachDatabase(t, async (t, kind) => {
     }
   });
 
+  t.test('If-Match resumes a range of the same content, and is 412 once the content changed', async (t) => {
+    for (const header of [etag, `"something-else", ${etag}`, '*']) {
+      const reply = await alice.download('page.html', { 'if-match': header, range: 'bytes=4000-' });
+      t.equal(reply.status, 206, header);
+      t.ok(reply.raw.equals(content.subarray(4000)), `${header}: the rest of the file`);
+    }
+    t.equal((await alice.download('page.html', { 'if-match': etag })).status, 200, 'without a range: the whole file');
+    for (const header of ['"something-else"', `W/${etag}`, etag.toUpperCase()]) {
+      const reply = await alice.download('page.html', { 'if-match': header, range: 'bytes=4000-' });
+      t.equal(reply.status, 412, `${header}: a weak or other tag never matches`);
+      t.match(reply.body, { statusCode: 412, code: 'PRECONDITION_FAILED', error: 'Precondition Failed' });
+      t.notOk(reply.headers['content-range'], 'no bytes of the new content');
+    }
+    t.equal((await bob.download('page.html', { 'if-match': etag })).status, 404, 'a stranger learns nothing from a matching ETag');
+  });
+
   t.test('which file a name means, and 404 for everything the caller may not read', async (t) => {
     const noName = await client.call('GET', '/cloud/my-drive/', { token: alice.token });
     t.equal(noName.status, 400);

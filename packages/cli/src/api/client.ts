@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { CliError, EXIT, exitCodeFor } from '../errors.js';
@@ -56,6 +57,22 @@ export class ApiClient {
     private readonly token?: string,
     private readonly tokenSource?: TokenSource,
   ) {}
+
+  /**
+   * Who the token speaks for, to key what is kept about that account's uploads: the token's
+   * `sub` (it stays the same across logins), else a digest of the token itself. Read, not
+   * verified: the server verifies every request.
+   */
+  accountKey(): string {
+    const token = this.token ?? '';
+    try {
+      const { sub } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+      if (typeof sub === 'string' || typeof sub === 'number') return String(sub);
+    } catch {
+      // Not a JWT: the token stands for its account.
+    }
+    return createHash('sha256').update(token).digest('hex');
+  }
 
   /** The response of a successful request, body unread; an error answer becomes an ApiError. */
   async send(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<Dispatcher.ResponseData> {

@@ -7,19 +7,22 @@ import type { FriendsReply, UploadReply } from '@cloudstore/shared';
 import { ROUTES } from '@cloudstore/shared/routes';
 import { lookup } from 'mime-types';
 import { ApiError, type ApiClient } from '../api/client.js';
-import { claimByDigest, uploadBytes } from '../api/upload.js';
+import { claimByDigest, forgetResumable, uploadBytes, uploadResumable, type UploadTarget } from '../api/upload.js';
 import { authenticatedClient } from '../auth/session.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { hashFile, spoolAndHash, type LocalContent } from '../local/local-content.js';
 import { formatBytes } from '../terminal/units.js';
 import { forEachItem } from './shared/batch.js';
+import { retryPolicy } from './shared/retry-policy.js';
 import { checkedFilename } from './shared/filename.js';
 
 export interface PutOptions extends GlobalOptions {
   paths: string[];
   name?: string;
   noClobber: boolean;
+  /** False with --no-resume: a large upload starts over instead of continuing an unfinished one. */
+  resume: boolean;
 }
 
 const STDIN = '-';
@@ -37,15 +40,56 @@ export async function run(options: PutOptions, context: Context): Promise<void> 
       const check = (filename: string) => checkReplacement(client, filename, options, context);
       await withLocalContent(path, options.name, context, check, async (content, filename) => {
         const target = { filename, contentType: guessContentType(filename) };
+        const isResumable = content.size >= context.resumableUploadBytes;
         const claimed = await claimByDigest(client, target, content);
-        if (claimed) return report(path, claimed, false, context);
-        const uploaded = await context.output.withProgress(`uploading ${filename}`, content.size, (progress) =>
-          uploadBytes(client, target, content, progress),
-        );
+        if (claimed) {
+          if (isResumable) await forgetResumable(client, content, context.stateDir, context.now);
+          return report(path, claimed, false, context);
+        }
+        const uploaded = isResumable
+          ? await sendResumable(client, target, content, options, context)
+          : await context.output.withProgress(`uploading ${filename}`, content.size, (progress) =>
+              uploadBytes(client, target, content, progress),
+            );
         report(path, uploaded, true, context);
       });
     },
   );
+}
+
+/**
+ * The tus route answers the last byte with 204 alone: whether the name replaced a file of the
+ * caller's is asked before (the server said at the claim that it may not disclose the content,
+ * so `deduplicated` is false, as the raw route would say).
+ */
+async function sendResumable(
+  client: ApiClient,
+  target: UploadTarget,
+  content: LocalContent,
+  options: PutOptions,
+  context: Context,
+): Promise<UploadReply> {
+  const isReplacing = (await friendsOfOwnFile(client, target.filename)) !== undefined;
+  await uploadResumable(client, target, content, {
+    stateDir: context.stateDir,
+    now: context.now,
+    retries: retryPolicy(context),
+    isResumeWanted: options.resume,
+    progress: (size, offset) => {
+      const progress = context.output.progress(`uploading ${target.filename}`, size);
+      progress.advance(offset);
+      return progress;
+    },
+    notice: (text) => context.output.notice(text),
+    describeBytes: formatBytes,
+  });
+  return {
+    filename: target.filename,
+    sha256: content.sha256.toString('hex'),
+    size: content.size,
+    deduplicated: false,
+    replaced: isReplacing,
+  };
 }
 
 type UseContent = (content: LocalContent, filename: string) => Promise<void>;
@@ -86,16 +130,21 @@ async function withLocalContent(
 async function checkReplacement(client: ApiClient, filename: string, options: PutOptions, context: Context): Promise<void> {
   const announce = context.isStderrTTY && !options.quiet;
   if (!options.noClobber && !announce) return;
-  let friends: number;
-  try {
-    const { body } = await client.call<FriendsReply>('GET', `${ROUTES.driveShare}${encodeURIComponent(filename)}/`);
-    friends = body.friends.length;
-  } catch (error) {
-    if (error instanceof ApiError && ['FILE_NOT_FOUND', 'NOT_OWNER', 'AMBIGUOUS_FILENAME'].includes(error.code)) return;
-    throw error;
-  }
+  const friends = await friendsOfOwnFile(client, filename);
+  if (friends === undefined) return;
   if (options.noClobber) throw new CliError('NAME_TAKEN', `you already have a file named ${filename} (--no-clobber)`, EXIT.conflict);
   if (friends > 0) context.output.notice(`replacing ${filename}, shared with ${friends === 1 ? '1 friend' : `${friends} friends`}`);
+}
+
+/** How many friends the caller's own file of that name has; undefined when the caller owns none. */
+async function friendsOfOwnFile(client: ApiClient, filename: string): Promise<number | undefined> {
+  try {
+    const { body } = await client.call<FriendsReply>('GET', `${ROUTES.driveShare}${encodeURIComponent(filename)}/`);
+    return body.friends.length;
+  } catch (error) {
+    if (error instanceof ApiError && ['FILE_NOT_FOUND', 'NOT_OWNER', 'AMBIGUOUS_FILENAME'].includes(error.code)) return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
@@ -12,6 +12,8 @@ export interface LocalContent {
   path: string;
   size: number;
   sha256: Buffer;
+  /** The file's modification time when it was hashed; none for a spooled copy of standard input. */
+  modifiedMs?: number;
 }
 
 /**
@@ -19,6 +21,7 @@ export interface LocalContent {
  * the next read runs while the current buffer is hashed, and no buffer is allocated per read.
  */
 export async function hashFile(path: string, progress: Progress): Promise<LocalContent> {
+  const { mtimeMs } = await stat(path);
   const hash = createHash('sha256');
   const buffers = [Buffer.allocUnsafeSlow(IO_CHUNK_BYTES), Buffer.allocUnsafeSlow(IO_CHUNK_BYTES)];
   const file = await open(path, 'r');
@@ -36,7 +39,7 @@ export async function hashFile(path: string, progress: Progress): Promise<LocalC
   } finally {
     await file.close();
   }
-  return { path, size, sha256: hash.digest() };
+  return { path, size, sha256: hash.digest(), modifiedMs: mtimeMs };
 }
 
 /**

@@ -41,6 +41,18 @@ export function manPage(program: Command, version: string): string {
       '$XDG_CONFIG_HOME/cloudstore/credentials.json',
       'the server of the last login and, per server, the username and (where no system keychain took it) the session token; mode 0600. Without XDG_CONFIG_HOME: ~/.config/cloudstore/credentials.json.',
     ),
+    ...entry(
+      '$XDG_STATE_HOME/cloudstore/uploads/',
+      'one record (mode 0600) per unfinished upload of 64 MiB or more, keyed by server, user, path, size, modification time and digest, so that the next put of the same file resumes it; removed when the upload finishes, starts over or is 24 hours old. Without XDG_STATE_HOME: ~/.local/state/cloudstore/uploads/.',
+    ),
+    ...entry(
+      '$XDG_STATE_HOME/cloudstore/downloads/',
+      'the ETag each NAME.cloudstore-part file was started with, so that the next get resumes it; removed when the download finishes or starts over.',
+    ),
+    ...entry(
+      'NAME.cloudstore-part',
+      'beside the target of get: the download so far; renamed to NAME once its SHA-256 matches, removed when it does not.',
+    ),
     '.SH SEE ALSO',
     'docs/CLI.md and docs/API.md in the CloudStore repository.',
     '',
@@ -80,7 +92,7 @@ const EXIT_MEANINGS: [number, string][] = [
   [EXIT.notAllowed, 'not allowed: not the owner, or registration closed'],
   [EXIT.conflict, 'conflict: name taken (put --no-clobber included), ambiguous name, target exists'],
   [EXIT.integrity, 'integrity failure: the content does not match its SHA-256'],
-  [EXIT.interrupted, 'interrupted by Ctrl-C (temporary files removed)'],
+  [EXIT.interrupted, "interrupted by Ctrl-C (temporary files removed; a get's part file and a large put's upload are kept, to be resumed)"],
 ];
 
 const ENVIRONMENT: [string, string][] = [
@@ -88,4 +100,5 @@ const ENVIRONMENT: [string, string][] = [
   ['CLOUDSTORE_TOKEN', 'a session token to use instead of the saved session, for scripts and CI'],
   ['CLOUDSTORE_DEBUG', 'set to 1: a stack trace follows each error line'],
   ['XDG_CONFIG_HOME', 'where the cloudstore directory with credentials.json lives (default ~/.config)'],
+  ['XDG_STATE_HOME', 'where the cloudstore directory with what resumes transfers lives (default ~/.local/state)'],
 ];

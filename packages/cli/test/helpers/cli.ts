@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +78,7 @@ export class CliUser {
 
   /** Runs through another front door (a proxy) with this user's session. */
   async runVia(url: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-    return this.run(args, { ...options, env: { CLOUDSTORE_SERVER: url, CLOUDSTORE_TOKEN: await this.token(), ...options.env } });
+    return (await this.startVia(url, args, options)).result;
   }
 
   environment(extra: Record<string, string | undefined> = {}): Record<string, string> {
@@ -93,6 +93,11 @@ export class CliUser {
   }
 
   run(args: string[], options: RunOptions = {}): Promise<RunResult> {
+    return this.start(args, options).result;
+  }
+
+  /** Starts the CLI and hands back the process too, for a test that interrupts it (Ctrl-C is SIGINT). */
+  start(args: string[], options: RunOptions = {}): { child: ChildProcess; result: Promise<RunResult> } {
     const child = spawn(process.execPath, [CLI_BIN, ...args], {
       cwd: options.cwd ?? this.home,
       env: this.environment(options.env),
@@ -103,13 +108,19 @@ export class CliUser {
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.stdin.end(options.input ?? '');
-    return new Promise((resolve, reject) => {
+    const result = new Promise<RunResult>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code) => {
         const stdoutBytes = Buffer.concat(stdout);
         resolve({ code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), stdoutBytes });
       });
     });
+    return { child, result };
+  }
+
+  /** Like `runVia`, started: for a run through a proxy that the test interrupts. */
+  async startVia(url: string, args: string[], options: RunOptions = {}): Promise<{ child: ChildProcess; result: Promise<RunResult> }> {
+    return this.start(args, { ...options, env: { CLOUDSTORE_SERVER: url, CLOUDSTORE_TOKEN: await this.token(), ...options.env } });
   }
 }
 

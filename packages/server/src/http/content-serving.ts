@@ -16,7 +16,10 @@ export interface ServedContent {
   copy(range: { start: number; end: number }, destination: Writable): Promise<void>;
 }
 
-/** 200 with the whole content, 206 for one range, 304 when the client has it (API.md, "Download"). */
+/**
+ * 200 with the whole content, 206 for one range, 304 when the client has it, 412 when the
+ * client resumes a copy of other content (API.md, "Download").
+ */
 export function sendContent(request: FastifyRequest, reply: FastifyReply, content: ServedContent) {
   const etag = `"${content.sha256}"`;
   reply.headers({
@@ -27,7 +30,12 @@ export function sendContent(request: FastifyRequest, reply: FastifyReply, conten
     'content-security-policy': 'sandbox',
     'last-modified': new Date(content.updatedAt).toUTCString(),
   });
-  if (matchesEtag(request.headers['if-none-match'], content.sha256)) return reply.code(304).send();
+  const ifMatch = request.headers['if-match'];
+  // RFC 9110 13.1.1: If-Match compares strongly, so a weak tag never matches; checked before If-None-Match.
+  if (ifMatch !== undefined && !matchesEtag(ifMatch, content.sha256, { isWeakAllowed: false })) {
+    throw new AppError('PRECONDITION_FAILED', 'the file has changed since the ETag given in If-Match: download it again from the start');
+  }
+  if (matchesEtag(request.headers['if-none-match'], content.sha256, { isWeakAllowed: true })) return reply.code(304).send();
 
   reply.headers({ 'content-type': content.contentType, 'content-disposition': contentDisposition(content.filename) });
   const rangeHeader = rfc9110Range(request.headers.range, content.size);
@@ -87,10 +95,12 @@ function rfc9110Range(header: string | undefined, size: number): string | undefi
   return header;
 }
 
-function matchesEtag(header: string | undefined, sha256: string): boolean {
+/** If-None-Match compares weakly (a `W/` tag matches its strong twin), If-Match strongly. */
+function matchesEtag(header: string | undefined, sha256: string, options: { isWeakAllowed: boolean }): boolean {
   if (!header) return false;
   return header.split(',').some((tag) => {
     const trimmed = tag.trim();
-    return trimmed === '*' || trimmed.replace(/^W\//, '') === `"${sha256}"`;
+    const compared = options.isWeakAllowed ? trimmed.replace(/^W\//, '') : trimmed;
+    return trimmed === '*' || compared === `"${sha256}"`;
   });
 }

@@ -29,12 +29,16 @@ const download = {
   summary: 'Download a file',
   description:
     "Without `owner`, NAME is the caller's own file, else the one file of that name shared with the caller " +
-    '(several: 409 with `owners`). One `Range` gives 206; `If-None-Match` with the ETag gives 304. ' +
+    '(several: 409 with `owners`). One `Range` gives 206; `If-None-Match` with the ETag gives 304; ' +
+    '`If-Match` with another ETag gives 412 (a resumed download whose file changed). ' +
     'A file the caller may not read is 404, like one that does not exist.',
   querystring: FileQuery,
   headers: Type.Object({
     range: Type.Optional(Type.String({ description: 'bytes=first-last: one range gives 206, several the whole file' })),
     'if-none-match': Type.Optional(Type.String({ description: 'the ETag the client holds: 304 when it matches' })),
+    'if-match': Type.Optional(
+      Type.String({ description: 'the ETag of the copy being resumed: 412 unless it matches (strong comparison)' }),
+    ),
   }),
   response: {
     200: binaryResponse('The whole content, with its type as uploaded', { ...CONTENT_HEADERS, ...BODY_HEADERS }),
@@ -48,6 +52,7 @@ const download = {
     ...UNAUTHENTICATED,
     404: errorResponse(404, ['FILE_NOT_FOUND']),
     ...conflict('AMBIGUOUS_FILENAME'),
+    412: errorResponse(412, ['PRECONDITION_FAILED']),
     416: errorResponse(416, ['RANGE_NOT_SATISFIABLE'], {}, { 'Content-Range': header('bytes */size') }),
   },
 };
