@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { BlobStoreConfig, Config } from './config.js';
+import { DEFAULT_AUDIT_RETENTION_DAYS, type BlobStoreConfig, type Config } from './config.js';
 import { openDatabase } from './db/open.js';
 import { BlobObjectRepository } from './repositories/blob-objects.js';
 import type { BlobStore } from './store/blob-store.js';
@@ -14,17 +14,20 @@ import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { multipartPlugin } from './plugins/multipart.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { uploadLimitsPlugin } from './plugins/upload-limits.js';
+import { AuditRepository } from './repositories/audit.js';
 import { LoginFailureRepository } from './repositories/login-failures.js';
 import { RegistrationRepository } from './repositories/registrations.js';
 import { SecretRepository } from './repositories/secrets.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { UserRepository } from './repositories/users.js';
 import { accountRoutes } from './routes/accounts.js';
+import { auditRoutes } from './routes/audit.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { sharingRoutes } from './routes/sharing.js';
 import { AccountService } from './services/accounts.js';
+import { AuditService } from './services/audit.js';
 import { ClaimService } from './services/claims.js';
 import { Disclosure } from './services/disclosure.js';
 import { FileService } from './services/files.js';
@@ -146,7 +149,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     passwords,
     new LoginLimits(new LoginFailureRepository(db)),
     new RegistrationLimits(new RegistrationRepository(db), config.registerLimit),
-    { tokenTtlSeconds: config.tokenTtlSeconds, isRegistrationOpen: config.registration === 'open' },
+    { tokenTtlSeconds: config.tokenTtlSeconds, isRegistrationOpen: config.registration === 'open', quotaBytes: config.quotaBytes },
+    new AuditRepository(db),
   );
   const blobStore = config.blobStore ?? { kind: 'file' };
   const store = await openBlobStore(config.dataDir, blobStore, db).catch(async (error: unknown) => {
@@ -159,7 +163,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   if (swept > 0) app.log.info({ swept }, 'removed temporary files left by an earlier crash');
   repeat(app, SWEEP_INTERVAL_MS, 'sweeping abandoned writes', () => store.sweepTemporary());
   const disclosure = await Disclosure.open(config, new SecretRepository(db));
-  const files = new FileService(db, store, disclosure, config.maxUploadBytes);
+  const files = new FileService(db, store, disclosure, config.maxUploadBytes, config.quotaBytes ?? null);
   const claims = new ClaimService(db, store, files, disclosure);
   // Before the server listens: nothing uploads yet, so every unrecorded blob is a crash's leftover.
   // Only the file store's instance is alone: on S3 another instance may be uploading, and the
@@ -173,6 +177,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   repeat(app, GARBAGE_INTERVAL_MS, 'garbage collection', () => files.collectGarbage());
   await sessions.deleteExpired(Date.now());
   repeat(app, SESSION_SWEEP_INTERVAL_MS, 'expired session sweep', () => sessions.deleteExpired(Date.now()));
+  // Audit retention (AUDIT_RETENTION_DAYS): with the session sweep, at start-up and every 10 minutes.
+  const audit = new AuditService(db, config.jwtSecret, config.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS);
+  await audit.sweep();
+  repeat(app, SESSION_SWEEP_INTERVAL_MS, 'audit retention sweep', () => audit.sweep());
   const sharing = new SharingService(db, files, new ListCursor(config.jwtSecret));
 
   await app.register(errorHandlerPlugin);
@@ -185,5 +193,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(uploadLimitsPlugin, { slots: new UploadSlots(config.uploadsPerUser), deadlines });
   await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
   await app.register(sharingRoutes, { sharing });
+  await app.register(auditRoutes, { audit });
   return app;
 }

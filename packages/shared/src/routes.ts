@@ -8,6 +8,7 @@ export const ROUTES = {
   myDrive: '/cloud/my-drive/',
   drivePermit: '/cloud/drive-permit/',
   driveShare: '/cloud/drive-share/',
+  audit: '/cloud/audit/',
 } as const;
 
 export const TOKEN_COOKIE = 'token';

@@ -19,6 +19,7 @@ export const OPENAPI_TAGS = [
       'Your drive: upload (multipart, raw bytes, or a claim by digest with proof of possession), download with ranges and ETags, delete.',
   },
   { name: 'sharing', description: 'List the files you can read, share a file with friends, hand it over, revoke a friend.' },
+  { name: 'audit', description: 'The audit trail of your account and your files: shares, revocations, transfers, deletes, logins.' },
   { name: 'operations', description: 'Health of the server, for load balancers and monitoring.' },
 ];
 
@@ -59,7 +60,7 @@ const DESCRIPTIONS: Record<number, string> = {
   431: "Request headers too large, refused by the server's HTTP parser",
   500: 'An unexpected failure, logged on the server',
   503: 'The database, the storage or the password hashing queue cannot serve now',
-  507: 'The storage is full; nothing was stored',
+  507: 'The storage is full, or the change would exceed the storage quota; nothing was stored',
 };
 
 /**
