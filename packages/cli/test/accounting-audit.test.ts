@@ -26,7 +26,10 @@ for (const kind of DATABASES) {
       await bob.run(['rm', 'copy.txt']);
       const big = await alice.run(['put', '-', '--name', 'big.bin'], { input: Buffer.alloc(100_000, 'y') });
       t.equal(big.code, 1);
-      t.equal(big.stderr, 'cloudstore: -: this upload would exceed the storage quota: 103001 bytes of files, over the quota of 100000 bytes; nothing was stored\n');
+      t.equal(
+        big.stderr,
+        'cloudstore: -: this upload would exceed the storage quota: 103001 bytes of files, over the quota of 100000 bytes; nothing was stored\n',
+      );
       t.match(jsonLines((await alice.run(['whoami', '--json'])).stdout), [{ files: 1, logical_bytes: 3001, stored_bytes: 3001 }]);
     });
 

@@ -18,7 +18,7 @@ const SETTINGS: ReadonlyArray<readonly [name: string, fallback: string, meaning:
   ['HEADERS_TIMEOUT_MS', '30000', 'request headers must arrive within this'],
   ['REQUEST_TIMEOUT_MS', '30000', 'a request that is not an upload must arrive whole within this'],
   ['BODY_IDLE_TIMEOUT_MS', '60000', 'an upload body that sends nothing for this long is cut off'],
-  ['QUOTA_BYTES', 'unlimited', "the most bytes of files one user may own (507 beyond)"],
+  ['QUOTA_BYTES', 'unlimited', 'the most bytes of files one user may own (507 beyond)'],
   ['AUDIT_RETENTION_DAYS', '365', 'audit events older than this many days are removed'],
 ];
 

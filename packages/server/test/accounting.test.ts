@@ -57,7 +57,12 @@ async function freshShares(db: Knex): Promise<{ shares: Map<string, number>; phy
 const accountingTests = (t: Test, server: TestServer) => async () => {
   const db = await openServerDatabase(t, server);
   const client = new Client(server.url);
-  const [ann, bob, cat, dan] = [await signUp(client, 'ann'), await signUp(client, 'bob'), await signUp(client, 'cat'), await signUp(client, 'dan')];
+  const [ann, bob, cat, dan] = [
+    await signUp(client, 'ann'),
+    await signUp(client, 'bob'),
+    await signUp(client, 'cat'),
+    await signUp(client, 'dan'),
+  ];
 
   t.test('content owned by several users is divided among them, and the shares add up to what is stored', async (t) => {
     const content = randomContent(1001);

@@ -42,7 +42,10 @@ forEachDatabase(t, async (t, kind) => {
     const { stdout } = await admin(t, server, ['stats', '--json']);
     t.same(JSON.parse(stdout), { users: 3, files: 4, contents: 2, logical_bytes: 13000, physical_bytes: 5000, deduplication_ratio: 2.6 });
     const human = await admin(t, server, ['stats']);
-    t.match(human.stdout, /^users +3\nfiles +4\ncontents +2 .*\nlogical bytes +13000 .*\nphysical bytes +5000 .*\ndeduplication +2\.60x \(8000 bytes saved\)\n$/);
+    t.match(
+      human.stdout,
+      /^users +3\nfiles +4\ncontents +2 .*\nlogical bytes +13000 .*\nphysical bytes +5000 .*\ndeduplication +2\.60x \(8000 bytes saved\)\n$/,
+    );
   });
 
   t.test('wrong usage: exit 2 and the usage line', async (t) => {

@@ -113,7 +113,11 @@ forEachDatabase(t, async (t, kind) => {
     const whole = await allEvents(dave);
     t.equal(whole.length, 19, 'his login and 18 changes');
     const times = whole.map((event) => Date.parse(event.time));
-    t.same(times, [...times].sort((a, b) => b - a), 'newest first');
+    t.same(
+      times,
+      [...times].sort((a, b) => b - a),
+      'newest first',
+    );
     for (const limit of [1, 4, 7]) t.same(await allEvents(dave, limit), whole, `pages of ${limit}`);
     const first = await auditPage(dave, '?limit=5');
     t.equal(first.body.events.length, 5);
@@ -140,7 +144,12 @@ forEachDatabase(t, async (t, kind) => {
     const [{ id: aliceId }] = await db('users').where('username_key', 'alice').select('id');
     const day = 24 * 3600 * 1000;
     for (const age of [40, 20]) {
-      const [eventId] = await db('audit_events').insert({ at: Date.now() - age * day, action: 'login', actor_id: aliceId, target_id: aliceId });
+      const [eventId] = await db('audit_events').insert({
+        at: Date.now() - age * day,
+        action: 'login',
+        actor_id: aliceId,
+        target_id: aliceId,
+      });
       await db('audit_viewers').insert({ user_id: aliceId, event_id: eventId });
     }
     const before = (await allEvents(alice)).length;
@@ -149,7 +158,12 @@ forEachDatabase(t, async (t, kind) => {
     const again = { ...alice, drive: new Drive(new AddressedClient(restarted.url, '10.0.0.1'), alice.drive.token) };
     const after = await allEvents(again);
     t.equal(after.length, before - 1, 'the 40-day-old event is gone, the 20-day-old one kept');
-    t.notOk(await db('audit_events').where('at', '<', Date.now() - 30 * day).first(), 'no event older than 30 days is left');
+    t.notOk(
+      await db('audit_events')
+        .where('at', '<', Date.now() - 30 * day)
+        .first(),
+      'no event older than 30 days is left',
+    );
     t.notOk(
       await db('audit_viewers').leftJoin('audit_events', 'audit_events.id', 'audit_viewers.event_id').whereNull('audit_events.id').first(),
       'nor any viewer row of one',

@@ -27,7 +27,9 @@ export class ContentOwnerRepository {
     if (updated > 0) return;
     const others = blob.ownerCount;
     await this.db('content_owners').insert({ blob_id: blobId, user_id: userId, file_count: files, is_shared: others >= 1 });
-    await this.db('blobs').where('id', blobId).update({ owner_count: others + 1 });
+    await this.db('blobs')
+      .where('id', blobId)
+      .update({ owner_count: others + 1 });
     if (others === 0) {
       ledger.add(userId, { files: 0, bytes: 0, exclusiveBytes: blob.size });
     } else if (others === 1) {

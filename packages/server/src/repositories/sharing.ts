@@ -145,13 +145,13 @@ export class SharingRepository {
   async transfer(
     ledger: UsageLedger,
     change: {
-    fileId: number;
-    filename: string;
-    previousOwnerId: number;
-    newOwnerId: number;
-    newOwnerName: string;
-    newOwnerKey: string;
-    now: number;
+      fileId: number;
+      filename: string;
+      previousOwnerId: number;
+      newOwnerId: number;
+      newOwnerName: string;
+      newOwnerKey: string;
+      now: number;
     },
   ): Promise<void> {
     try {
@@ -187,7 +187,10 @@ export class SharingRepository {
    * than a replace); the file's row is locked already, so it cannot change meanwhile.
    */
   private async content(fileId: number): Promise<{ blobId: number; size: number }> {
-    const query = this.db('files').join('blobs', 'blobs.id', 'files.blob_id').where('files.id', fileId).first('files.blob_id as blobId', 'blobs.size as size');
+    const query = this.db('files')
+      .join('blobs', 'blobs.id', 'files.blob_id')
+      .where('files.id', fileId)
+      .first('files.blob_id as blobId', 'blobs.size as size');
     const row = await (this.isMysql ? query.forShare() : query);
     return { blobId: Number(row.blobId), size: Number(row.size) };
   }

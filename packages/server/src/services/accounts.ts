@@ -95,7 +95,9 @@ export class AccountService {
   }
 
   /** `/me`: counts kept per user, and the user's share of the contents they own with others. */
-  async accounting(userId: number): Promise<{ files: number; bytes: number; logical_bytes: number; stored_bytes: number; quota_bytes: number | null }> {
+  async accounting(
+    userId: number,
+  ): Promise<{ files: number; bytes: number; logical_bytes: number; stored_bytes: number; quota_bytes: number | null }> {
     const usage = await this.users.accounting(userId);
     return {
       files: usage.files,

@@ -84,7 +84,10 @@ export class SharingService {
         trx,
         quotaBytes === null
           ? null
-          : { bytes: quotaBytes, refuse: (_userId, after) => overQuota(quotaBytes, after, `handing '${file.filename}' to ${newOwner.username}`) },
+          : {
+              bytes: quotaBytes,
+              refuse: (_userId, after) => overQuota(quotaBytes, after, `handing '${file.filename}' to ${newOwner.username}`),
+            },
       );
       return { filename: file.filename, owner: newOwner.username, previous_owner: file.ownerName };
     });
