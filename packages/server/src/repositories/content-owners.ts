@@ -33,7 +33,7 @@ export class ContentOwnerRepository {
     if (others === 0) {
       ledger.add(userId, { files: 0, bytes: 0, exclusiveBytes: blob.size });
     } else if (others === 1) {
-      const [previous] = await this.db('content_owners').where('blob_id', blobId).whereNot('user_id', userId).pluck('user_id');
+      const [previous] = await this.latest(this.db('content_owners').where('blob_id', blobId).whereNot('user_id', userId).pluck('user_id'));
       await this.db('content_owners').where({ blob_id: blobId, user_id: previous }).update({ is_shared: true });
       ledger.add(Number(previous), { files: 0, bytes: 0, exclusiveBytes: -blob.size });
     }
@@ -43,7 +43,7 @@ export class ContentOwnerRepository {
   async lose(blobId: number, userId: number, files: number, ledger: UsageLedger): Promise<void> {
     if (files === 0) return;
     const blob = await this.lockBlob(blobId);
-    const row = await this.db('content_owners').where({ blob_id: blobId, user_id: userId }).first('file_count');
+    const row = await this.latest(this.db('content_owners').where({ blob_id: blobId, user_id: userId }).first('file_count'));
     const remaining = Number(row?.file_count ?? 0) - files;
     if (remaining > 0) {
       await this.db('content_owners').where({ blob_id: blobId, user_id: userId }).update({ file_count: remaining });
@@ -55,10 +55,19 @@ export class ContentOwnerRepository {
     if (others === 0) {
       ledger.add(userId, { files: 0, bytes: 0, exclusiveBytes: -blob.size });
     } else if (others === 1) {
-      const [last] = await this.db('content_owners').where('blob_id', blobId).pluck('user_id');
+      const [last] = await this.latest(this.db('content_owners').where('blob_id', blobId).pluck('user_id'));
       await this.db('content_owners').where({ blob_id: blobId, user_id: last }).update({ is_shared: false });
       ledger.add(Number(last), { files: 0, bytes: 0, exclusiveBytes: blob.size });
     }
+  }
+
+  /**
+   * The rows as last committed, locked (MySQL): a plain read may come from the transaction's
+   * snapshot, older than an owner that a concurrent transaction added while this one waited for
+   * the blob's lock. SQLite runs one transaction at a time.
+   */
+  private latest<T extends Knex.QueryBuilder>(query: T): T {
+    return this.isMysql ? (query.forUpdate() as T) : query;
   }
 
   private async lockBlob(blobId: number): Promise<{ size: number; ownerCount: number }> {
