@@ -74,7 +74,10 @@ forEachDatabase(t, async (t, kind) => {
     const eventRows = async () => Number((await db('audit_events').count({ count: '*' }).first())?.count);
     const rowsBefore = await eventRows();
     t.equal((await attacker.login('nobody-here', 'not a password')).status, 401);
-    t.equal(await eventRows(), rowsBefore, 'a failed login for an unknown username is nobody’s event');
+    t.equal(await eventRows(), rowsBefore + 1, 'a failed login for an unknown username is recorded (as long as a known one takes)');
+    const unknown = await db('audit_events').orderBy('id', 'desc').first();
+    t.match(unknown, { action: 'login_failed', actor_id: null, target_id: null, owner_id: null, address: '10.6.6.6' }, '…as nobody’s');
+    t.notOk(await db('audit_viewers').where('event_id', unknown.id).first(), 'no user sees it');
 
     t.equal((await alice.drive.upload('a.txt', randomContent(100))).status, 201);
     t.equal((await alice.permits.share('a.txt', 'bob')).status, 201);

@@ -8,7 +8,10 @@ export interface AuditRecord {
   at: number;
   /** Who acted; null for a failed login (whoever tried is not known). */
   actorId: number | null;
-  /** The account the event is about: the friend shared with or revoked, the new owner, the account logged into. */
+  /**
+   * The account the event is about: the friend shared with or revoked, the new owner, the account
+   * logged into; null for a failed login under a username that does not exist (nobody's event).
+   */
   targetId: number | null;
   /** The owner of the file at the time of the event. */
   ownerId: number | null;
@@ -39,7 +42,12 @@ const ADDRESS_MAX = 64;
 export class AuditRepository {
   constructor(private readonly db: Knex) {}
 
+  /** One event and its viewers, in the caller's transaction, else in one of its own. */
   async record(event: AuditRecord): Promise<void> {
+    if (!this.db.isTransaction) {
+      await this.db.transaction((trx) => new AuditRepository(trx).record(event));
+      return;
+    }
     const [id] = await this.db('audit_events').insert({
       at: event.at,
       action: event.action,

@@ -71,8 +71,9 @@ export class AccountService {
       throw error;
     }
     if (!user) {
-      // A wrong password for an existing account is that account's event; unknown names are nobody's.
-      if (account) await this.record('login_failed', null, account.id, address);
+      // A wrong password for an existing account is that account's event; an unknown name is
+      // nobody's, yet written all the same, so that both failures cost the same time.
+      await this.record('login_failed', null, account?.id ?? null, address);
       await this.limits.recordFailure();
       throw new AppError('INVALID_CREDENTIALS', 'wrong username or password');
     }
@@ -108,7 +109,7 @@ export class AccountService {
     };
   }
 
-  private record(action: 'login' | 'login_failed', actorId: number | null, targetId: number, address: string): Promise<void> {
+  private record(action: 'login' | 'login_failed', actorId: number | null, targetId: number | null, address: string): Promise<void> {
     return this.audit.record({ action, at: this.clock(), actorId, targetId, ownerId: null, filename: null, address });
   }
 }
