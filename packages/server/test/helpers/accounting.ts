@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Test } from 'tap';
+import { countOwners } from '../../src/db/migrations/202612030300_content_owners.js';
 import type { TestServer } from './build-app.js';
 import { Client } from './client.js';
 import { randomContent } from './content.js';
@@ -129,5 +130,14 @@ export async function accountingTests(t: Test, server: TestServer, isFileStore: 
     }
     t.equal(total, physical, 'the shares add up to the physical bytes');
     if (isFileStore) t.same(await referenceProblems(server, db), []);
+  });
+
+  t.test("the migration's count of owners, made afresh, gives the same answers", async (t) => {
+    const kept = await Promise.all([ann, bob, cat, dan].map(me));
+    await db('content_owners').delete();
+    await db('blobs').update({ owner_count: 0 });
+    await db('user_usage').update({ exclusive_bytes: 0 });
+    await countOwners(db);
+    t.same(await Promise.all([ann, bob, cat, dan].map(me)), kept);
   });
 }

@@ -22,6 +22,11 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('user_usage', (table) => {
     table.bigInteger('exclusive_bytes').notNullable().defaultTo(0);
   });
+  await countOwners(knex);
+}
+
+/** Fills `content_owners`, `blobs.owner_count` and `user_usage.exclusive_bytes` from the files (empty before). */
+export async function countOwners(knex: Knex): Promise<void> {
   const owners = knex('files').groupBy('blob_id', 'owner_id').select('blob_id', 'owner_id', knex.raw('count(*)'));
   await knex.into(knex.raw('?? (??, ??, ??)', ['content_owners', 'blob_id', 'user_id', 'file_count'])).insert(owners);
   await knex('blobs').update({
