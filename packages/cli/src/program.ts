@@ -1,4 +1,4 @@
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { NAMES_COMMAND, SHELLS, type Shell } from './completion/spec.js';
 import type { Context, GlobalOptions } from './context.js';
 
@@ -58,8 +58,16 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
 
   program
     .command('whoami')
-    .description('user, server, files and bytes owned')
+    .description('user, server, files and bytes owned, storage after deduplication, quota')
     .action((_options: object, command: Command) => invoke(() => import('./commands/whoami.js'), globals(command)));
+
+  program
+    .command('log')
+    .description('the audit trail of your account and files, newest first')
+    .option('--limit <count>', 'the most events to show', wholeNumber, 100)
+    .action((options: { limit: number }, command: Command) =>
+      invoke(() => import('./commands/log.js'), { ...globals(command), limit: options.limit }),
+    );
 
   program
     .command('put')
@@ -164,6 +172,14 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
     .action((_options: object, command: Command) => invoke(() => import('./commands/complete-names.js'), globals(command)));
 
   return program;
+}
+
+/** `--limit`: a whole number from 1; anything else is wrong usage. */
+function wholeNumber(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError('give a whole number from 1');
+  }
+  return Number(value);
 }
 
 function globals(command: Command): GlobalOptions {

@@ -16,10 +16,12 @@ t.test('register logs in, whoami tells who and where, in text and in JSON', asyn
 
   const whoami = await alice.run(['whoami']);
   t.equal(whoami.code, 0, whoami.stderr);
-  t.equal(whoami.stdout, `alice on ${server.url}: 0 files, 0 B\n`);
+  t.equal(whoami.stdout, `alice on ${server.url}: 0 files, 0 B (0 B stored after deduplication), no quota\n`);
 
   const json = await alice.run(['whoami', '--json']);
-  t.same(jsonLines(json.stdout), [{ username: 'alice', server: server.url, files: 0, bytes: 0 }]);
+  t.same(jsonLines(json.stdout), [
+    { username: 'alice', server: server.url, files: 0, bytes: 0, logical_bytes: 0, stored_bytes: 0, quota_bytes: null },
+  ]);
 });
 
 t.test('login: right password 0, wrong password or unknown user 3, no password source 2', async (t) => {

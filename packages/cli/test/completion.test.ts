@@ -46,7 +46,21 @@ t.test('a completion script for each shell, naming every command', async (t) => 
     const printed = await alice.run(['completion', shell]);
     t.equal(printed.code, 0, printed.stderr);
     t.equal(printed.stderr, '');
-    for (const command of ['register', 'login', 'logout', 'whoami', 'put', 'get', 'rm', 'ls', 'share', 'unshare', 'transfer', 'friends']) {
+    for (const command of [
+      'register',
+      'login',
+      'logout',
+      'whoami',
+      'put',
+      'get',
+      'rm',
+      'ls',
+      'share',
+      'unshare',
+      'transfer',
+      'friends',
+      'log',
+    ]) {
       t.match(printed.stdout, new RegExp(`\\b${command}\\b`), `${shell} knows ${command}`);
     }
     t.notMatch(printed.stdout, /\$\{[a-z]+\(/i, `${shell}: no JavaScript left in the script`);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { BlobStoreConfig, Config } from './config.js';
+import { DEFAULT_AUDIT_RETENTION_DAYS, type BlobStoreConfig, type Config } from './config.js';
 import { dialectOf, openDatabase } from './db/open.js';
 import { BlobObjectRepository } from './repositories/blob-objects.js';
 import { ResumableUploadRepository } from './repositories/resumable-uploads.js';
@@ -16,6 +16,7 @@ import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { multipartPlugin } from './plugins/multipart.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { uploadLimitsPlugin } from './plugins/upload-limits.js';
+import { AuditRepository } from './repositories/audit.js';
 import { LoginFailureRepository } from './repositories/login-failures.js';
 import { RegistrationRepository } from './repositories/registrations.js';
 import { SecretRepository } from './repositories/secrets.js';
@@ -23,12 +24,14 @@ import { SessionRepository } from './repositories/sessions.js';
 import { UploadSlotRepository } from './repositories/upload-slots.js';
 import { UserRepository } from './repositories/users.js';
 import { accountRoutes } from './routes/accounts.js';
+import { auditRoutes } from './routes/audit.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { sharingRoutes } from './routes/sharing.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { AccountService } from './services/accounts.js';
+import { AuditService } from './services/audit.js';
 import { ClaimService } from './services/claims.js';
 import { Disclosure } from './services/disclosure.js';
 import { FileService } from './services/files.js';
@@ -172,7 +175,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     passwords,
     new LoginLimits(new LoginFailureRepository(db)),
     new RegistrationLimits(new RegistrationRepository(db), config.registerLimit),
-    { tokenTtlSeconds: config.tokenTtlSeconds, isRegistrationOpen: config.registration === 'open' },
+    { tokenTtlSeconds: config.tokenTtlSeconds, isRegistrationOpen: config.registration === 'open', quotaBytes: config.quotaBytes },
+    new AuditRepository(db),
   );
   const blobStore = config.blobStore ?? { kind: 'file' };
   const store = await openBlobStore(config.dataDir, blobStore, db).catch(async (error: unknown) => {
@@ -187,7 +191,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const secrets = new SecretRepository(db);
   const disclosure = await Disclosure.open(config, secrets);
   const signingKey = await tokenSigningKey(config, secrets);
-  const files = new FileService(db, store, disclosure, config.maxUploadBytes);
+  const files = new FileService(db, store, disclosure, config.maxUploadBytes, config.quotaBytes ?? null);
   const claims = new ClaimService(db, store, files, disclosure);
   // Before the server listens: nothing uploads yet, so every unrecorded blob is a crash's leftover.
   // Only the file store's instance is alone: on S3 another instance may be uploading, and the
@@ -201,6 +205,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   repeat(app, GARBAGE_INTERVAL_MS, 'garbage collection', () => files.collectGarbage());
   await sessions.deleteExpired(Date.now());
   repeat(app, SESSION_SWEEP_INTERVAL_MS, 'expired session sweep', () => sessions.deleteExpired(Date.now()));
+  // Audit retention (AUDIT_RETENTION_DAYS): with the session sweep, at start-up and every 10 minutes.
+  const audit = new AuditService(db, signingKey, config.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS);
+  await audit.sweep();
+  repeat(app, SESSION_SWEEP_INTERVAL_MS, 'audit retention sweep', () => audit.sweep());
   const sharing = new SharingService(db, files, new ListCursor(signingKey));
   // Resumable uploads (tus): expired ones lose their bytes within the hour (API.md).
   const uploads = new ResumableUploadService(db, store, files, {
@@ -224,5 +232,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
   await app.register(sharingRoutes, { sharing });
   await app.register(uploadRoutes, { uploads, maxUploadBytes: config.maxUploadBytes });
+  await app.register(auditRoutes, { audit });
   return app;
 }

@@ -56,7 +56,13 @@ export interface Config {
   resumableSweepIntervalMs?: number;
   /** Where content lives (BLOB_STORE); absent means the file store. */
   blobStore?: BlobStoreConfig;
+  /** QUOTA_BYTES: the most bytes of files one user may own; null or absent: no limit. */
+  quotaBytes?: number | null;
+  /** AUDIT_RETENTION_DAYS: audit events older than this are removed; absent: DEFAULT_AUDIT_RETENTION_DAYS. */
+  auditRetentionDays?: number;
 }
+
+export const DEFAULT_AUDIT_RETENTION_DAYS = 365;
 
 export interface PasswordHashCost {
   memoryKiB: number;
@@ -173,6 +179,8 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdou
     uploadSlotLeaseMs: integer('UPLOAD_SLOT_LEASE_MS', 30_000, 300, 3_600_000),
     prettyLogs: stdoutIsTerminal,
     blobStore: blobStoreConfig(get, boolean, integer, problems),
+    quotaBytes: get('QUOTA_BYTES') === undefined ? null : integer('QUOTA_BYTES', 0, 1, Number.MAX_SAFE_INTEGER),
+    auditRetentionDays: integer('AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS, 1, 100 * 365),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     problems.push(

@@ -20,6 +20,8 @@ const SETTINGS: ReadonlyArray<readonly [name: string, fallback: string, meaning:
   ['REQUEST_TIMEOUT_MS', '30000', 'a request that is not an upload must arrive whole within this'],
   ['BODY_IDLE_TIMEOUT_MS', '60000', 'an upload body that sends nothing for this long is cut off'],
   ['S3_PART_BUFFERS', '8', 'with BLOB_STORE=s3://…: part buffers (8 MiB) shared by every upload in flight'],
+  ['QUOTA_BYTES', 'unlimited', 'the most bytes of files one user may own (507 beyond)'],
+  ['AUDIT_RETENTION_DAYS', '365', 'audit events older than this many days are removed'],
 ];
 
 export function serverHelp(version: string): string {

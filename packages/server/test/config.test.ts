@@ -166,3 +166,13 @@ t.test('request deadlines and uploads per user: API.md defaults, shortened for t
     t.throws(() => loadConfig(env, dir), { name: 'ConfigError', message: new RegExp(Object.keys(env)[0]) }, JSON.stringify(env));
   }
 });
+
+t.test('QUOTA_BYTES (unset: unlimited) and AUDIT_RETENTION_DAYS (default 365), bad values refused', async (t) => {
+  const dir = await tempDir(t);
+  t.match(loadConfig({}, dir), { quotaBytes: null, auditRetentionDays: 365 });
+  t.match(loadConfig({ QUOTA_BYTES: '1048576', AUDIT_RETENTION_DAYS: '30' }, dir), { quotaBytes: 1048576, auditRetentionDays: 30 });
+  t.match(loadConfig({ QUOTA_BYTES: ' ' }, dir), { quotaBytes: null }, 'blank is unset');
+  for (const env of [{ QUOTA_BYTES: '0' }, { QUOTA_BYTES: '10GB' }, { AUDIT_RETENTION_DAYS: '0' }, { AUDIT_RETENTION_DAYS: 'forever' }]) {
+    t.throws(() => loadConfig(env, dir), { name: 'ConfigError', message: new RegExp(Object.keys(env)[0]) }, JSON.stringify(env));
+  }
+});

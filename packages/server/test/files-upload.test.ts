@@ -47,7 +47,8 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(second.body.deduplicated, true, "bob's upload is told it was deduplicated");
     t.equal((await blobsOnDisk(server.dataDir)).length, before + 1, 'one blob more, not two');
     t.equal(sha256Hex((await bob.download('my-song.mp3')).raw), sha256Hex(content));
-    t.same((await bob.me()).body, { username: 'bob', files: 1, bytes: content.length });
+    t.match((await bob.me()).body, { username: 'bob', files: 1, bytes: content.length, logical_bytes: content.length });
+    t.equal((await bob.me()).body.stored_bytes, content.length / 2, 'two owners: half of the one stored copy each');
   });
 
   t.test('an upload to an existing name replaces its content in place', async (t) => {

@@ -33,7 +33,7 @@ forEachDatabase(t, async (t, kind) => {
       }
     }
     const tags = new Set(document.tags.filter((tag: any) => tag.description).map((tag: any) => tag.name));
-    t.same([...tags].sort(), ['accounts', 'files', 'operations', 'sharing', 'uploads'], 'every tag says what its group does');
+    t.same([...tags].sort(), ['accounts', 'audit', 'files', 'operations', 'sharing', 'uploads'], 'every tag says what its group does');
   });
 
   t.test('a whole session through a validating proxy breaks no rule of the document', async (t) => {
@@ -169,6 +169,14 @@ forEachDatabase(t, async (t, kind) => {
     expect(await tus.patch(dropped, 0, Buffer.from('0123456789A')), 413, 'PAYLOAD_TOO_LARGE');
     expect(await tus.delete(dropped), 204);
     expect(await tus.delete(dropped), 404, 'FILE_NOT_FOUND');
+    // The audit trail: a page, the next one by its cursor, and the refusals.
+    const firstPage = await client.call('GET', `${ROUTES.audit}?limit=2`, { token: alice.token });
+    expect(firstPage, 200);
+    const cursor = encodeURIComponent(firstPage.body.next_cursor);
+    expect(await client.call('GET', `${ROUTES.audit}?limit=1000&cursor=${cursor}`, { token: alice.token }), 200);
+    expect(await client.call('GET', `${ROUTES.audit}?cursor=forged`, { token: alice.token }), 400, 'VALIDATION_FAILED');
+    expect(await invalid(() => client.call('GET', `${ROUTES.audit}?limit=0`, { token: alice.token })), 400, 'VALIDATION_FAILED');
+    expect(await invalid(() => client.call('GET', ROUTES.audit)), 401, 'UNAUTHENTICATED');
 
     const findings = client.findings();
     t.same(findings, [], `${client.exchanges.length} exchanges, ${findings.length} violations`);

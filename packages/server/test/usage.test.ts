@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import t from 'tap';
 import * as userUsage from '../src/db/migrations/202612021120_user_usage.js';
+import { countExclusiveBytes } from '../src/db/migrations/202612030300_content_owners.js';
 import { FileRepository } from '../src/repositories/files.js';
 import { withStoredBlob } from '../src/scripts/seed.js';
 import { forEachDatabase, startServer } from './helpers/build-app.js';
@@ -116,6 +117,9 @@ forEachDatabase(t, async (t, kind) => {
     const expected = await Promise.all([ann, bob, cat].map((member) => summed(db, member.name)));
     await db.schema.dropTable('user_usage');
     await userUsage.up(db);
+    // The later migration's column, as it would have been added after this one.
+    await db.schema.alterTable('user_usage', (table) => table.bigInteger('exclusive_bytes').notNullable().defaultTo(0));
+    await countExclusiveBytes(db);
     t.same(await Promise.all([ann, bob, cat].map(me)), expected);
   });
 });

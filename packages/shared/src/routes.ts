@@ -9,6 +9,7 @@ export const ROUTES = {
   drivePermit: '/cloud/drive-permit/',
   driveShare: '/cloud/drive-share/',
   uploads: '/cloud/uploads/',
+  audit: '/cloud/audit/',
 } as const;
 
 export const TOKEN_COOKIE = 'token';

@@ -143,7 +143,8 @@ export class ApiClient {
     let message = typeof body.message === 'string' ? body.message : `the server answered HTTP ${statusCode}`;
     if (code === 'UNAUTHENTICATED' && this.token && this.tokenSource) message = TOKEN_REFUSED[this.tokenSource](this.origin);
     if (Array.isArray(body.owners)) message = `${message} (owners: ${body.owners.join(', ')}): choose one with --owner`;
-    if (statusCode >= 500) message = `server error (${statusCode} ${code}): ${message}`;
+    // 507 is the storage's answer (full, or the user's quota), which the message itself explains.
+    if (statusCode >= 500 && code !== 'INSUFFICIENT_STORAGE') message = `server error (${statusCode} ${code}): ${message}`;
     const retryAfter = response.headers['retry-after'];
     if (statusCode === 429 && typeof retryAfter === 'string') message = `${message}; retry in ${retryAfter} seconds`;
     return new ApiError(statusCode, code, message, body);

@@ -59,7 +59,7 @@ export const authPlugin = fp(async (app: FastifyInstance, { config, signingKey, 
     if (isCookieAuthenticated(request) && isCrossSiteWrite(request)) {
       throw new AppError('CROSS_SITE_REQUEST', 'a page of another origin may not act with your login cookie');
     }
-    request.session = session;
+    request.session = { ...session, address: request.ip };
   });
 });
 

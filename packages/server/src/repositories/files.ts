@@ -1,4 +1,5 @@
-import { UsageRepository } from './usage.js';
+import { ContentOwnerRepository } from './content-owners.js';
+import { UsageLedger } from './usage.js';
 import type { Knex } from 'knex';
 import { dialectOf } from '../db/open.js';
 
@@ -151,7 +152,9 @@ export class FileRepository {
     // The owner's `/me` counts, kept in the same transaction like every other change of files.
     const blob = await this.db('blobs').where('id', files.blobId).first('size');
     const count = files.filenames.length;
-    await new UsageRepository(this.db).change(files.ownerId, { files: count, bytes: count * Number(blob.size) });
+    const ledger = new UsageLedger().add(files.ownerId, { files: count, bytes: count * Number(blob.size) });
+    await new ContentOwnerRepository(this.db).gain(files.blobId, files.ownerId, count, ledger);
+    await ledger.apply(this.db);
   }
 
   /**

@@ -4,6 +4,8 @@ export interface SessionUser {
   userId: number;
   username: string;
   tokenId: string;
+  /** The client address of the request (set by the auth plugin), for the audit trail. */
+  address?: string;
 }
 
 /** Issued tokens. A token authenticates only while its row exists: logout deletes it. */

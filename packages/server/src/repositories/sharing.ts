@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import { dialectOf } from '../db/open.js';
 import { isUniqueViolation } from './db-errors.js';
-import { UsageRepository } from './usage.js';
+import { ContentOwnerRepository } from './content-owners.js';
+import type { UsageLedger } from './usage.js';
 
 export type Role = 'owner' | 'friend';
 
@@ -138,17 +139,21 @@ export class SharingRepository {
    * owner's row (now a friend's) and the new owner's (a friend row, if any, becomes ownership).
    * A new owner who already owns that name is NAME_TAKEN: the unique key on
    * files(owner_id, filename) decides, so a file of theirs created a moment ago counts too.
-   * The file and its bytes move from one owner's usage to the other's.
+   * The file and its bytes move from one owner's usage to the other's: gathered in `ledger`,
+   * which the caller applies last.
    */
-  async transfer(change: {
-    fileId: number;
-    filename: string;
-    previousOwnerId: number;
-    newOwnerId: number;
-    newOwnerName: string;
-    newOwnerKey: string;
-    now: number;
-  }): Promise<void> {
+  async transfer(
+    ledger: UsageLedger,
+    change: {
+      fileId: number;
+      filename: string;
+      previousOwnerId: number;
+      newOwnerId: number;
+      newOwnerName: string;
+      newOwnerKey: string;
+      now: number;
+    },
+  ): Promise<void> {
     try {
       await this.db('files').where('id', change.fileId).update({ owner_id: change.newOwnerId });
     } catch (error) {
@@ -170,17 +175,24 @@ export class SharingRepository {
       owner_key: change.newOwnerKey,
       since: change.now,
     });
-    await new UsageRepository(this.db).move(change.previousOwnerId, change.newOwnerId, await this.contentSize(change.fileId));
+    const { blobId, size } = await this.content(change.fileId);
+    const owners = new ContentOwnerRepository(this.db);
+    await owners.lose(blobId, change.previousOwnerId, 1, ledger);
+    await owners.gain(blobId, change.newOwnerId, 1, ledger);
+    ledger.add(change.previousOwnerId, { files: -1, bytes: -size }).add(change.newOwnerId, { files: 1, bytes: size });
   }
 
   /**
-   * The size of the file's content as last committed (MySQL's plain read may come from a snapshot
-   * older than a replace), read under a shared lock; the file's row is locked already.
+   * The file's content as last committed (MySQL's plain read may come from a snapshot older
+   * than a replace); the file's row is locked already, so it cannot change meanwhile.
    */
-  private async contentSize(fileId: number): Promise<number> {
-    const query = this.db('files').join('blobs', 'blobs.id', 'files.blob_id').where('files.id', fileId).first('blobs.size as size');
+  private async content(fileId: number): Promise<{ blobId: number; size: number }> {
+    const query = this.db('files')
+      .join('blobs', 'blobs.id', 'files.blob_id')
+      .where('files.id', fileId)
+      .first('files.blob_id as blobId', 'blobs.size as size');
     const row = await (this.isMysql ? query.forShare() : query);
-    return Number(row.size);
+    return { blobId: Number(row.blobId), size: Number(row.size) };
   }
 
   /** The file's friends (the owner left out), in the order they were added. */

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import { isUniqueViolation } from './db-errors.js';
-import { UsageRepository, type Usage } from './usage.js';
+import { UsageRepository, type Accounting } from './usage.js';
 
 export interface UserRow {
   id: number;
@@ -43,8 +43,8 @@ export class UserRepository {
     return this.db('users').select('id', 'username', 'password_hash').where('username_key', usernameKey(username)).first();
   }
 
-  /** Files owned and the sum of their sizes: kept counts (repositories/usage.ts), never summed here. */
-  async usage(userId: number): Promise<Usage> {
-    return new UsageRepository(this.db).find(userId);
+  /** Files owned, the sum of their sizes and the share of storage: kept counts (repositories/usage.ts), never summed over files. */
+  async accounting(userId: number): Promise<Accounting> {
+    return new UsageRepository(this.db).accounting(userId);
   }
 }

@@ -28,7 +28,7 @@ export async function accountRoutes(app: FastifyInstance, { config, accounts }: 
   });
 
   app.get(ROUTES.me, { onRequest: app.authenticate, schema: accountRouteSchemas.me }, async (request) => {
-    const usage = await accounts.usage(request.session.userId);
-    return { username: request.session.username, ...usage };
+    const accounting = await accounts.accounting(request.session.userId);
+    return { username: request.session.username, ...accounting };
   });
 }

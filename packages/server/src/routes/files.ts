@@ -35,7 +35,12 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
     ROUTES.myDrive,
     {
       // All before the body is read: an oversized, anonymous or one-too-many upload costs us nothing.
-      onRequest: [async (request, reply) => refuseOversizedBody(request, reply, maxUploadBytes), app.authenticate, app.uploadSlot],
+      onRequest: [
+        async (request, reply) => refuseOversizedBody(request, reply, maxUploadBytes),
+        app.authenticate,
+        async (request, reply) => refuseOverQuota(request, reply, files),
+        app.uploadSlot,
+      ],
       schema: fileRouteSchemas.upload,
     },
     async (request, reply) => {
@@ -69,6 +74,29 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
       return files.delete(request.session, filename, request.body.owner ?? request.query.owner);
     },
   );
+}
+
+/**
+ * A Content-Length that would take the caller over the quota is refused before the body is read
+ * (a raw upload counts the file of that name it replaces; a multipart body names its file inside,
+ * so only a file larger than the whole quota is refused here). The rest is checked when recorded.
+ */
+async function refuseOverQuota(request: FastifyRequest, reply: FastifyReply, files: FileService) {
+  const length = Number(request.headers['content-length']);
+  if (files.quotaBytes === null || !Number.isFinite(length) || isJson(request)) return;
+  const { filename } = request.query as { filename?: unknown };
+  const isMultipart = (request.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/');
+  try {
+    if (isMultipart) await files.ensureRoom(request.session, Math.max(0, length - MULTIPART_ENVELOPE_BYTES));
+    else await files.ensureRoom(request.session, length, typeof filename === 'string' ? filename : undefined);
+  } catch (error) {
+    reply.header('connection', 'close');
+    throw error;
+  }
+}
+
+function isJson(request: FastifyRequest): boolean {
+  return (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
 }
 
 function isOctetStream(request: FastifyRequest): boolean {

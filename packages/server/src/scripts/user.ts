@@ -3,6 +3,7 @@ import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/open.js';
+import { AuditRepository } from '../repositories/audit.js';
 import { LoginFailureRepository } from '../repositories/login-failures.js';
 import { RegistrationRepository } from '../repositories/registrations.js';
 import { SessionRepository } from '../repositories/sessions.js';
@@ -40,6 +41,7 @@ async function main(): Promise<number> {
       new LoginLimits(new LoginFailureRepository(db)),
       new RegistrationLimits(new RegistrationRepository(db), 0),
       { tokenTtlSeconds: config.tokenTtlSeconds, isRegistrationOpen: true },
+      new AuditRepository(db),
     );
     const created = await accounts.create(username, password);
     process.stdout.write(`created user ${created.username}\n`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from '@cloudstore/shared';
 import { AppError, validationFailed } from '../errors.js';
+import type { AuditRepository } from '../repositories/audit.js';
 import type { SessionRepository, SessionUser } from '../repositories/sessions.js';
 import type { UserRepository, UserRow } from '../repositories/users.js';
 import type { LoginLimits } from './login-limits.js';
@@ -21,7 +22,8 @@ export class AccountService {
     private readonly passwords: Passwords,
     private readonly limits: LoginLimits,
     private readonly registrations: RegistrationLimits,
-    private readonly settings: { tokenTtlSeconds: number; isRegistrationOpen: boolean },
+    private readonly settings: { tokenTtlSeconds: number; isRegistrationOpen: boolean; quotaBytes?: number | null },
+    private readonly audit: AuditRepository,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -56,8 +58,10 @@ export class AccountService {
   ): Promise<{ token: string; username: string; expiresIn: number }> {
     const reservation = await this.limits.reserve(username, address);
     let user: UserRow | undefined;
+    let account: UserRow | undefined;
     try {
-      user = usernamePattern.test(username) ? await this.users.findByName(username) : undefined;
+      account = usernamePattern.test(username) ? await this.users.findByName(username) : undefined;
+      user = account;
       if (!(await this.passwords.verifyOrWaste(user?.password_hash, password)) || !user) user = undefined;
       else if (this.passwords.isOutdated(user.password_hash)) {
         await this.users.setPasswordHash(user.id, await this.passwords.hash(password));
@@ -67,6 +71,9 @@ export class AccountService {
       throw error;
     }
     if (!user) {
+      // A wrong password for an existing account is that account's event; an unknown name is
+      // nobody's, yet written all the same, so that both failures cost the same time.
+      await this.record('login_failed', null, account?.id ?? null, address);
       await this.limits.recordFailure();
       throw new AppError('INVALID_CREDENTIALS', 'wrong username or password');
     }
@@ -74,6 +81,7 @@ export class AccountService {
     const { tokenTtlSeconds } = this.settings;
     const tokenId = randomUUID();
     await this.sessions.create(tokenId, user.id, this.clock() + tokenTtlSeconds * 1000);
+    await this.record('login', user.id, user.id, address);
     const token = signer.sign({ sub: String(user.id), jti: tokenId, name: user.username });
     return { token, username: user.username, expiresIn: tokenTtlSeconds };
   }
@@ -87,8 +95,22 @@ export class AccountService {
     return (await this.sessions.find(tokenId, this.clock())) ?? null;
   }
 
-  usage(userId: number) {
-    return this.users.usage(userId);
+  /** `/me`: counts kept per user, and the user's share of the contents they own with others. */
+  async accounting(
+    userId: number,
+  ): Promise<{ files: number; bytes: number; logical_bytes: number; stored_bytes: number; quota_bytes: number | null }> {
+    const usage = await this.users.accounting(userId);
+    return {
+      files: usage.files,
+      bytes: usage.bytes,
+      logical_bytes: usage.bytes,
+      stored_bytes: usage.storedBytes,
+      quota_bytes: this.settings.quotaBytes ?? null,
+    };
+  }
+
+  private record(action: 'login' | 'login_failed', actorId: number | null, targetId: number | null, address: string): Promise<void> {
+    return this.audit.record({ action, at: this.clock(), actorId, targetId, ownerId: null, filename: null, address });
   }
 }
 

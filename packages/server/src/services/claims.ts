@@ -38,6 +38,8 @@ export class ClaimService {
     const filename = checkedFilename(body.filename);
     const sha256 = body.sha256.toLowerCase();
     const contentType = body.content_type ?? DEFAULT_CONTENT_TYPE;
+    // Before anything about the content: the answer depends only on what the caller sent and owns.
+    await this.files.ensureRoom(caller, body.size, filename);
     const blob = await this.disclosableBlob(new FileRepository(this.db), caller, sha256, body.size);
     if (!body.proof) throw await this.challenge(caller, blob);
 

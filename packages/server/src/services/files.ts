@@ -2,9 +2,11 @@ import { MEDIA_TYPE_MAX_BYTES, SHA256_HEX_PATTERN, isMediaType, normalizeFilenam
 import type { Knex } from 'knex';
 import type { Readable, Writable } from 'node:stream';
 import { AppError, fileNotFound, validationFailed } from '../errors.js';
+import { AuditRepository } from '../repositories/audit.js';
+import { ContentOwnerRepository } from '../repositories/content-owners.js';
 import { FileRepository, type BlobRecord, type FileRecord } from '../repositories/files.js';
 import { inTransaction } from '../repositories/transaction.js';
-import { UsageRepository } from '../repositories/usage.js';
+import { UsageLedger, UsageRepository, type QuotaCheck } from '../repositories/usage.js';
 import { UserRepository, usernameKey } from '../repositories/users.js';
 import type { SessionUser } from '../repositories/sessions.js';
 import type { BlobStore, StagedBlob } from '../store/blob-store.js';
@@ -43,8 +45,36 @@ export class FileService {
     private readonly store: BlobStore,
     private readonly disclosure: Disclosure,
     private readonly maxUploadBytes: number,
+    /** QUOTA_BYTES: the most bytes of files a user may own; null for no limit. */
+    readonly quotaBytes: number | null = null,
     private readonly clock: () => number = Date.now,
   ) {}
+
+  /**
+   * Refuses, before any byte is received, an upload of `size` bytes that would take the caller
+   * over the quota, counting the file of that name it would replace. Uploads of unknown size
+   * (chunked, multipart) are checked when recorded; so is every upload, since others may land
+   * meanwhile. The tus creation calls this with Upload-Length and the filename.
+   */
+  async ensureRoom(caller: SessionUser, size: number, rawFilename?: string): Promise<void> {
+    if (this.quotaBytes === null) return;
+    // The name not known yet (a multipart body): it may replace any file, so only the size alone can tell.
+    if (rawFilename === undefined) {
+      if (size > this.quotaBytes) throw overQuota(this.quotaBytes, size, 'this upload');
+      return;
+    }
+    const usage = await new UsageRepository(this.db).find(caller.userId);
+    const filename = normalizeFilename(rawFilename);
+    const replaced = filename.ok ? await new FileRepository(this.db).findOwned(caller.userId, filename.name) : undefined;
+    const after = usage.bytes - (replaced?.size ?? 0) + size;
+    if (after > this.quotaBytes) throw overQuota(this.quotaBytes, after, 'this upload');
+  }
+
+  /** The caller's quota, checked when their usage grows (UsageLedger.apply). */
+  private callerQuota(what: string): QuotaCheck | null {
+    const quotaBytes = this.quotaBytes;
+    return quotaBytes === null ? null : { bytes: quotaBytes, refuse: (_userId, after) => overQuota(quotaBytes, after, what) };
+  }
 
   /**
    * Which file NAME means to the caller (API.md, "Download"): with `owner`, that owner's file;
@@ -205,7 +235,8 @@ export class FileService {
     const files = new FileRepository(trx);
     const existing = await files.findOwned(caller.userId, filename);
     const current = existing && (await files.lockFile(existing.id));
-    const usage = new UsageRepository(trx);
+    const owners = new ContentOwnerRepository(trx);
+    const ledger = new UsageLedger();
     // Gone or handed over since the snapshot: the name is free for a new file of the caller's.
     if (!existing || !current || current.ownerId !== caller.userId) {
       await files.insertFile({
@@ -217,14 +248,17 @@ export class FileService {
         now,
       });
       await files.changeRefCount(blob.id, 1);
-      await usage.change(caller.userId, { files: 1, bytes: blob.size });
+      await owners.gain(blob.id, caller.userId, 1, ledger);
+      await ledger.add(caller.userId, { files: 1, bytes: blob.size }).apply(trx, this.callerQuota('this upload'));
       return { replaced: false, released: null };
     }
     await files.updateContent(existing.id, blob.id, contentType, now);
     if (current.blobId === blob.id) return { replaced: true, released: null };
     await files.changeRefCount(blob.id, 1);
+    await owners.gain(blob.id, caller.userId, 1, ledger);
     const previous = await this.release(files, current.blobId);
-    await usage.change(caller.userId, { files: 0, bytes: blob.size - (previous?.size ?? 0) });
+    await owners.lose(current.blobId, caller.userId, 1, ledger);
+    await ledger.add(caller.userId, { files: 0, bytes: blob.size - (previous?.size ?? 0) }).apply(trx, this.callerQuota('this upload'));
     return { replaced: true, released: isUnreferenced(previous) };
   }
 
@@ -238,7 +272,18 @@ export class FileService {
       if (current.ownerId !== caller.userId) throw new AppError('NOT_OWNER', `only the owner of '${file.filename}' may delete it`);
       await files.deleteFile(file.id);
       const previous = await this.release(files, current.blobId);
-      await new UsageRepository(trx).change(caller.userId, { files: -1, bytes: -(previous?.size ?? 0) });
+      const ledger = new UsageLedger();
+      await new ContentOwnerRepository(trx).lose(current.blobId, caller.userId, 1, ledger);
+      await new AuditRepository(trx).record({
+        action: 'delete',
+        at: this.clock(),
+        actorId: caller.userId,
+        targetId: null,
+        ownerId: caller.userId,
+        filename: file.filename,
+        address: caller.address ?? null,
+      });
+      await ledger.add(caller.userId, { files: -1, bytes: -(previous?.size ?? 0) }).apply(trx);
       return { filename: file.filename, released: isUnreferenced(previous) };
     });
     await this.collect(released);
@@ -317,6 +362,14 @@ export class FileService {
   copyContent(file: FileRecord, range: { start: number; end: number }, destination: Writable): Promise<void> {
     return this.store.copyTo(file.sha256, range, destination);
   }
+}
+
+/** 507 naming the quota, so that nobody takes it for a full disk. */
+export function overQuota(quotaBytes: number, bytesAfter: number, what: string): AppError {
+  return new AppError(
+    'INSUFFICIENT_STORAGE',
+    `${what} would exceed the storage quota: ${bytesAfter} bytes of files, over the quota of ${quotaBytes} bytes; nothing was stored`,
+  );
 }
 
 /**

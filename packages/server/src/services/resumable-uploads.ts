@@ -106,6 +106,8 @@ export class ResumableUploadService {
       throw validationFailed(`content_type must be a type/subtype media type of at most ${MEDIA_TYPE_MAX_BYTES} bytes`);
     }
     if (metadata.sha256 !== undefined && !sha256Hex.test(metadata.sha256)) throw validationFailed('sha256 must be 64 hexadecimal digits');
+    // QUOTA_BYTES: refused before a byte is stored, as a raw upload of this length would be.
+    await this.files.ensureRoom(caller, upload.length, filename);
     const hash = this.hashes().open(null);
     const initialState = await hash.save();
     hash.end();

@@ -1,11 +1,13 @@
 import type { FileEntry, FriendsReply, ListReply, PermitBody, RevokeReply, ShareReply, TransferReply } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import { AppError, validationFailed } from '../errors.js';
+import { AuditRepository, type AuditAction } from '../repositories/audit.js';
 import type { SessionUser } from '../repositories/sessions.js';
 import { SharingRepository, type ListedFile } from '../repositories/sharing.js';
 import { inTransaction } from '../repositories/transaction.js';
+import { UsageLedger } from '../repositories/usage.js';
 import { UserRepository, usernameKey, type UserRow } from '../repositories/users.js';
-import type { FileService, ResolvedFile } from './files.js';
+import { overQuota, type FileService, type ResolvedFile } from './files.js';
 import type { ListCursor } from './list-cursor.js';
 
 /** Times a change starts again when the file changed hands between reading and locking it. */
@@ -42,7 +44,7 @@ export class SharingService {
 
   /** The owner makes `username` a friend; `created` is false when they were one already. */
   async share(caller: SessionUser, body: PermitBody): Promise<{ reply: ShareReply; created: boolean }> {
-    return this.changeAccess(caller, body, async ({ sharing, users }, file) => {
+    return this.changeAccess(caller, body, async ({ sharing, users, record }, file) => {
       if (!file.isOwner) throw notOwner(file.filename, 'share it');
       const friend = await existingUser(users, body.username);
       if (friend.id === caller.userId) throw validationFailed('you cannot share a file with yourself');
@@ -55,17 +57,19 @@ export class SharingService {
         ownerKey: usernameKey(file.ownerName),
         since: this.clock(),
       });
+      await record('share', friend.id);
       return { reply, created: true };
     });
   }
 
   /** The owner hands the file to `username`; the previous owner and every friend stay friends. */
   async transfer(caller: SessionUser, body: PermitBody): Promise<TransferReply> {
-    return this.changeAccess(caller, body, async ({ sharing, users }, file) => {
+    return this.changeAccess(caller, body, async ({ sharing, users, record, trx }, file) => {
       if (!file.isOwner) throw notOwner(file.filename, 'hand it over');
       const newOwner = await existingUser(users, body.username);
       if (newOwner.id === caller.userId) throw validationFailed('you own this file already: name another user');
-      await sharing.transfer({
+      const ledger = new UsageLedger();
+      await sharing.transfer(ledger, {
         fileId: file.id,
         filename: file.filename,
         previousOwnerId: caller.userId,
@@ -74,13 +78,24 @@ export class SharingService {
         newOwnerKey: usernameKey(newOwner.username),
         now: this.clock(),
       });
+      await record('transfer', newOwner.id);
+      const quotaBytes = this.files.quotaBytes;
+      await ledger.apply(
+        trx,
+        quotaBytes === null
+          ? null
+          : {
+              bytes: quotaBytes,
+              refuse: (_userId, after) => overQuota(quotaBytes, after, `handing '${file.filename}' to ${newOwner.username}`),
+            },
+      );
       return { filename: file.filename, owner: newOwner.username, previous_owner: file.ownerName };
     });
   }
 
   /** The owner removes a friend, or a friend removes themself. */
   async revoke(caller: SessionUser, body: PermitBody): Promise<RevokeReply> {
-    return this.changeAccess(caller, body, async ({ sharing, users }, file) => {
+    return this.changeAccess(caller, body, async ({ sharing, users, record }, file) => {
       const isSelf = usernameKey(body.username) === usernameKey(caller.username);
       if (!file.isOwner && !isSelf) throw notOwner(file.filename, 'remove someone else from it');
       if (file.isOwner && isSelf) throw validationFailed('the owner cannot be removed: hand the file over or delete it');
@@ -88,6 +103,7 @@ export class SharingService {
       if (!(await sharing.removeFriend(file.id, friend.id))) {
         throw new AppError('NOT_SHARED', `'${file.filename}' is not shared with ${friend.username}`);
       }
+      await record('revoke', friend.id);
       return { filename: file.filename, username: friend.username, revoked: true as const };
     });
   }
@@ -112,14 +128,25 @@ export class SharingService {
   private async changeAccess<T>(
     caller: SessionUser,
     body: PermitBody,
-    change: (repositories: { sharing: SharingRepository; users: UserRepository }, file: ResolvedFile) => Promise<T>,
+    change: (repositories: ChangeTools, file: ResolvedFile) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const outcome = await inTransaction(this.db, async (trx) => {
         const file = await this.files.resolve(caller, body.filename, body.owner, trx);
         const sharing = new SharingRepository(trx);
         if ((await sharing.lockOwner(file.id)) !== file.ownerId) return { isStale: true as const };
-        return { isStale: false as const, value: await change({ sharing, users: new UserRepository(trx) }, file) };
+        // The event of the change, in its transaction: the file and its owner as they were.
+        const record = (action: AuditAction, targetId: number) =>
+          new AuditRepository(trx).record({
+            action,
+            at: this.clock(),
+            actorId: caller.userId,
+            targetId,
+            ownerId: file.ownerId,
+            filename: file.filename,
+            address: caller.address ?? null,
+          });
+        return { isStale: false as const, value: await change({ sharing, users: new UserRepository(trx), record, trx }, file) };
       });
       if (!outcome.isStale) return outcome.value;
       if (attempt >= ATTEMPTS) {
@@ -127,6 +154,14 @@ export class SharingService {
       }
     }
   }
+}
+
+interface ChangeTools {
+  sharing: SharingRepository;
+  users: UserRepository;
+  /** Records the change in the audit trail, naming the user it concerns. */
+  record: (action: AuditAction, targetId: number) => Promise<void>;
+  trx: Knex.Transaction;
 }
 
 async function existingUser(users: UserRepository, username: string): Promise<UserRow> {

@@ -70,7 +70,10 @@ const me = {
   tags,
   ...SECURED,
   summary: 'Who am I',
-  description: "The caller's username, the number of files they own and the sum of their sizes.",
+  description:
+    "The caller's username, the number of files they own and the sum of their sizes (`bytes`, `logical_bytes`), " +
+    'their share of physical storage after deduplication (`stored_bytes`) and their quota (`quota_bytes`, null for none). ' +
+    'Costs the same however many files the caller owns.',
   response: {
     200: described(MeReply, 'The caller and their usage'),
     ...COMMON_ERRORS,

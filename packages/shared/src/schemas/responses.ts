@@ -24,6 +24,7 @@ export const OPENAPI_TAGS = [
     description:
       'Resumable uploads (tus 1.0.0: creation, creation-with-upload, termination, expiration) for large files over unreliable links.',
   },
+  { name: 'audit', description: 'The audit trail of your account and your files: shares, revocations, transfers, deletes, logins.' },
   { name: 'operations', description: 'Health of the server, for load balancers and monitoring.' },
 ];
 
@@ -65,7 +66,7 @@ const DESCRIPTIONS: Record<number, string> = {
   431: "Request headers too large, refused by the server's HTTP parser",
   500: 'An unexpected failure, logged on the server',
   503: 'The database, the storage or the password hashing queue cannot serve now',
-  507: 'The storage is full; nothing was stored',
+  507: 'The storage is full, or the change would exceed the storage quota; nothing was stored',
 };
 
 /**

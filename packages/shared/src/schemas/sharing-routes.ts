@@ -55,7 +55,7 @@ const transfer = {
   tags,
   ...SECURED,
   summary: 'Hand a file over to another user',
-  description: `The owner makes another user the owner; the previous owner and every other friend stay on as friends. ${ORDER}`,
+  description: `The owner makes another user the owner; the previous owner and every other friend stay on as friends. A new owner whose files would then exceed QUOTA_BYTES: 507, nothing changed. ${ORDER}`,
   body: PermitBody,
   response: {
     200: described(TransferReply, 'Handed over'),
@@ -65,6 +65,7 @@ const transfer = {
     404: errorResponse(404, ['FILE_NOT_FOUND', 'USER_NOT_FOUND']),
     ...conflict('NAME_TAKEN', 'AMBIGUOUS_FILENAME'),
     ...JSON_BODY_ERRORS,
+    507: errorResponse(507, ['INSUFFICIENT_STORAGE']),
   },
 };
 

@@ -12,6 +12,8 @@ import * as sessionsExpiry from './202612021140_sessions_expiry.js';
 import * as blobObjects from './202612021200_blob_objects.js';
 import * as uploadSlots from './202612030100_upload_slots.js';
 import * as resumableUploads from './202612030200_resumable_uploads.js';
+import * as contentOwners from './202612030300_content_owners.js';
+import * as auditEvents from './202612030301_audit_events.js';
 
 const migrations: Record<string, Knex.Migration> = {
   '202611252300_accounts': accounts,
@@ -27,6 +29,8 @@ const migrations: Record<string, Knex.Migration> = {
   '202612021200_blob_objects': blobObjects,
   '202612030100_upload_slots': uploadSlots,
   '202612030200_resumable_uploads': resumableUploads,
+  '202612030300_content_owners': contentOwners,
+  '202612030301_audit_events': auditEvents,
 };
 
 /** The migrations, imported explicitly so the compiled server needs no directory scan. */
