@@ -38,6 +38,14 @@ export interface Config {
   uploadsPerUser: number;
   /** Human-readable log lines (pino-pretty) when standard output is a terminal; JSON otherwise. */
   prettyLogs: boolean;
+  /** The background scrub's read rate (SCRUB_BYTES_PER_SECOND); 0: no scrub. */
+  scrubBytesPerSecond: number;
+  /** Each content is scrubbed again this long after its last scrub (SCRUB_INTERVAL_DAYS). */
+  scrubIntervalMs: number;
+  /** How often an idle scrub looks for due content. Not read from the environment: tests shorten it. */
+  scrubIdlePollMs?: number;
+  /** Re-hashes (POST /cloud/my-drive/verify) per user per minute (VERIFY_LIMIT); 0 = no limit. */
+  verifyLimit: number;
   /** Where content lives (BLOB_STORE); absent means the file store. */
   blobStore?: BlobStoreConfig;
 }
@@ -73,6 +81,7 @@ export class ConfigError extends Error {
   }
 }
 
+const DAY_MS = 24 * 3600 * 1000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MIN_SECRET_BYTES = 32;
 
@@ -153,6 +162,9 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdou
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
     uploadsPerUser: integer('UPLOADS_PER_USER', 64, 1, 100_000),
     prettyLogs: stdoutIsTerminal,
+    scrubBytesPerSecond: integer('SCRUB_BYTES_PER_SECOND', 50 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    scrubIntervalMs: integer('SCRUB_INTERVAL_DAYS', 30, 1, 3650) * DAY_MS,
+    verifyLimit: integer('VERIFY_LIMIT', 30, 0, 1_000_000),
     blobStore: blobStoreConfig(get, boolean, problems),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {

@@ -18,6 +18,9 @@ const SETTINGS: ReadonlyArray<readonly [name: string, fallback: string, meaning:
   ['HEADERS_TIMEOUT_MS', '30000', 'request headers must arrive within this'],
   ['REQUEST_TIMEOUT_MS', '30000', 'a request that is not an upload must arrive whole within this'],
   ['BODY_IDLE_TIMEOUT_MS', '60000', 'an upload body that sends nothing for this long is cut off'],
+  ['SCRUB_BYTES_PER_SECOND', '52428800', 'background scrub: stored bytes re-read and re-hashed per second (0 = off)'],
+  ['SCRUB_INTERVAL_DAYS', '30', 'background scrub: each content is read back once per this many days'],
+  ['VERIFY_LIMIT', '30', 're-hashes (POST /cloud/my-drive/verify) per user per minute (0 = no limit)'],
 ];
 
 export function serverHelp(version: string): string {

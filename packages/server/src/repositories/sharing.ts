@@ -21,6 +21,8 @@ export interface ListedFile extends ListPosition {
   contentType: string;
   createdAt: number;
   updatedAt: number;
+  /** The content is quarantined (its stored bytes no longer match its digest). */
+  isDamaged: boolean;
 }
 
 export interface Friend {
@@ -80,6 +82,7 @@ export class SharingRepository {
         'files.content_type as contentType',
         'files.created_at as createdAt',
         'files.updated_at as updatedAt',
+        'blobs.damaged_at as damagedAt',
       )
       // Sorts the page's rows only.
       .orderBy([
@@ -97,6 +100,7 @@ export class SharingRepository {
       contentType: String(row.contentType),
       createdAt: Number(row.createdAt),
       updatedAt: Number(row.updatedAt),
+      isDamaged: row.damagedAt !== null && row.damagedAt !== undefined,
     }));
   }
 

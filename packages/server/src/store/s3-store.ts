@@ -12,9 +12,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Knex } from 'knex';
-import type { BlobStore, ByteRange, StagedBlob, Within, WriteOptions } from './blob-store.js';
+import type { BlobStore, ByteRange, RehashOptions, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
 import { S3ObjectUpload, partBytesFor } from './s3-upload.js';
+import { rehashStream } from './rehash.js';
 import { writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
@@ -139,6 +140,18 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       body.destroy();
       throw translateS3Error(error);
+    }
+  }
+
+  async rehash(sha256: string, options?: RehashOptions): Promise<{ sha256: string; size: number } | null> {
+    if (!(await this.stat(sha256))) return null;
+    this.uploadBuffers ??= createUploadBuffers();
+    try {
+      return await rehashStream(this.read(sha256), this.uploadBuffers, options);
+    } catch (error) {
+      // Removed while it was read (a delete's collection): nothing stored any more.
+      if (!(await this.stat(sha256))) return null;
+      throw error;
     }
   }
 

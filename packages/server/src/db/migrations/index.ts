@@ -10,6 +10,7 @@ import * as userUsage from './202612021120_user_usage.js';
 import * as exactUsernameKeys from './202612021130_exact_username_keys.js';
 import * as sessionsExpiry from './202612021140_sessions_expiry.js';
 import * as blobObjects from './202612021200_blob_objects.js';
+import * as contentScrub from './202612030400_content_scrub.js';
 
 const migrations: Record<string, Knex.Migration> = {
   '202611252300_accounts': accounts,
@@ -23,6 +24,7 @@ const migrations: Record<string, Knex.Migration> = {
   '202612021130_exact_username_keys': exactUsernameKeys,
   '202612021140_sessions_expiry': sessionsExpiry,
   '202612021200_blob_objects': blobObjects,
+  '202612030400_content_scrub': contentScrub,
 };
 
 /** The migrations, imported explicitly so the compiled server needs no directory scan. */
