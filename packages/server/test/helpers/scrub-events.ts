@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import type { Test } from 'tap';
+import { buildApp } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
+import type { ScrubEvent } from '../../src/services/scrub.js';
+import type { TestServer } from './build-app.js';
+
+/** Every `scrubbed` event of `server`'s background scrub from now on. */
+export function scrubEvents(server: TestServer): ScrubEvent[] {
+  return followScrub(server.app);
+}
+
+function followScrub(app: FastifyInstance): ScrubEvent[] {
+  const events: ScrubEvent[] = [];
+  app.scrubber.on('scrubbed', (event) => events.push(event));
+  return events;
+}
+
+/** Another instance on `server`'s data and database, serving nothing, whose scrub is followed from its very start. */
+export async function startScrubber(
+  t: Test,
+  server: TestServer,
+  overrides: Partial<Config>,
+): Promise<{ app: FastifyInstance; events: ScrubEvent[] }> {
+  const app = await buildApp({ ...server.config, ...overrides });
+  t.teardown(() => app.close());
+  const events = followScrub(app);
+  // The scrub starts when the app is ready.
+  await app.ready();
+  return { app, events };
+}

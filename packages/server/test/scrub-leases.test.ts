@@ -1,0 +1,81 @@
+import t from 'tap';
+import type { Config } from '../src/config.js';
+import { forEachDatabase } from './helpers/build-app.js';
+import { randomContent, sha256Hex } from './helpers/content.js';
+import { startFileServer } from './helpers/file-server.js';
+import { startScrubber } from './helpers/scrub-events.js';
+import { eventually, sleep } from './helpers/waiting.js';
+
+const MiB = 1024 * 1024;
+
+// Generous: the machines these run on may be busy (the scrub's own timing is checked by scrub-rate).
+t.setTimeout(300_000);
+
+/**
+ * Content is uploaded with the scrub off (the tests' default), then a restart on the same data
+ * turns it on: each content once (the default interval of 30 days), new content looked for every 50 ms.
+ */
+const scrubOnce = (bytesPerSecond: number): Partial<Config> => ({ scrubBytesPerSecond: bytesPerSecond, scrubIdlePollMs: 50 });
+
+forEachDatabase(t, async (t, kind) => {
+  t.test('a blob deleted while the scrub reads it is skipped, not reported damaged', async (t) => {
+    const {
+      server,
+      drives: [alice],
+    } = await startFileServer(t, kind, ['alice']);
+    const content = randomContent(2 * MiB);
+    await alice.upload('big.bin', content);
+    const { events } = await startScrubber(t, server, scrubOnce(1 * MiB));
+    await sleep(800);
+    t.equal((await alice.delete('big.bin')).status, 200, 'deleted mid-scrub');
+    t.ok(await eventually(async () => events.length > 0, 10_000), 'the scrub ends');
+    t.equal(events[0].status, 'skipped');
+  });
+
+  t.test('the scrub resumes where it stopped after a restart', async (t) => {
+    const {
+      server,
+      drives: [alice],
+    } = await startFileServer(t, kind, ['alice']);
+    const digests = new Set<string>();
+    for (let index = 0; index < 6; index++) {
+      const content = randomContent(MiB);
+      digests.add(sha256Hex(content));
+      await alice.upload(`f-${index}.bin`, content);
+    }
+    const first = await startScrubber(t, server, scrubOnce(2 * MiB));
+    const before = first.events;
+    t.ok(await eventually(async () => before.length >= 2, 15_000), 'two scrubbed before the stop');
+    await first.app.close();
+    const { events: after } = await startScrubber(t, server, scrubOnce(8 * MiB));
+    const done = before.length;
+    t.ok(await eventually(async () => done + after.length >= 6, 15_000), 'the rest scrubbed after the restart');
+    await sleep(300);
+    const again = after.filter((event) => before.some((earlier) => earlier.sha256 === event.sha256));
+    t.same(again, [], 'nothing scrubbed before the stop is read again');
+    t.same(new Set([...before, ...after].map((event) => event.sha256)), digests, 'every content scrubbed');
+  });
+
+  t.test('two scrubbers on one database never read the same content', async (t) => {
+    const {
+      server,
+      drives: [alice],
+    } = await startFileServer(t, kind, ['alice']);
+    const count = 6;
+    for (let index = 0; index < count; index++) await alice.upload(`g-${index}.bin`, randomContent(MiB));
+    // One after the other (SQLite migrates one app at a time), and slow enough that the first cannot
+    // finish alone before the second has started.
+    const scrubbers = [await startScrubber(t, server, scrubOnce(MiB)), await startScrubber(t, server, scrubOnce(MiB))];
+    const events = scrubbers.map((scrubber) => scrubber.events);
+    const all = () => events.flat();
+    t.ok(await eventually(async () => all().length >= count, 15_000), 'every content scrubbed');
+    await sleep(500);
+    const digests = all().map((event) => event.sha256);
+    t.equal(digests.length, count, 'each once');
+    t.equal(new Set(digests).size, count, 'no content twice');
+    t.ok(
+      events.every((mine) => mine.length > 0),
+      `both took part (${events.map((mine) => mine.length).join(' + ')})`,
+    );
+  });
+});

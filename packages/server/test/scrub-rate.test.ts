@@ -1,0 +1,43 @@
+import t from 'tap';
+import type { Config } from '../src/config.js';
+import { forEachDatabase } from './helpers/build-app.js';
+import { randomContent } from './helpers/content.js';
+import { startFileServer } from './helpers/file-server.js';
+import { startScrubber } from './helpers/scrub-events.js';
+import { eventually } from './helpers/waiting.js';
+
+const MiB = 1024 * 1024;
+
+// Generous: the machines these run on may be busy (the scrub's own timing is checked by scrub-rate).
+t.setTimeout(300_000);
+
+/**
+ * A timing test: the rate is measured over 9 blobs of 2 MiB after 3 of warm-up. Content is uploaded with the scrub off (the tests' default), then a restart on the same data
+ * turns it on: each content once (the default interval of 30 days), new content looked for every 50 ms.
+ */
+const scrubOnce = (bytesPerSecond: number): Partial<Config> => ({ scrubBytesPerSecond: bytesPerSecond, scrubIdlePollMs: 50 });
+
+forEachDatabase(t, async (t, kind) => {
+  t.test('the scrub holds its rate within 20 %', async (t) => {
+    const {
+      server,
+      drives: [alice],
+    } = await startFileServer(t, kind, ['alice']);
+    const blobs = Array.from({ length: 12 }, () => randomContent(2 * MiB));
+    for (const [index, content] of blobs.entries()) await alice.upload(`part-${index}.bin`, content);
+    const rate = 6 * MiB;
+    const { events } = await startScrubber(t, server, scrubOnce(rate));
+    t.ok(await eventually(async () => events.length === blobs.length, 30_000), 'every blob scrubbed once');
+    // The first three are the warm-up (the hashing threads start, the pacer's small credit is spent):
+    // measured from the third one's end to the last one's, which is 9 blobs of reading.
+    const measured = events.slice(3).reduce((sum, event) => sum + event.bytes, 0);
+    const seconds = (events[events.length - 1].at - events[2].at) / 1000;
+    const measuredRate = measured / seconds;
+    t.comment(events.map((event) => `${event.at.toFixed(0)} ${event.bytes}`).join(', '));
+    t.ok(Math.abs(measuredRate - rate) / rate <= 0.2, `read ${(measuredRate / MiB).toFixed(2)} MiB/s for a limit of ${rate / MiB} MiB/s`);
+    t.ok(
+      events.every((event) => event.status === 'ok'),
+      'all whole',
+    );
+  });
+});
