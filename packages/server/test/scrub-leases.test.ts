@@ -3,7 +3,7 @@ import type { Config } from '../src/config.js';
 import { forEachDatabase } from './helpers/build-app.js';
 import { randomContent, sha256Hex } from './helpers/content.js';
 import { startFileServer } from './helpers/file-server.js';
-import { startScrubber } from './helpers/scrub-events.js';
+import { startScrubber } from './helpers/scrub.js';
 import { eventually, sleep } from './helpers/waiting.js';
 
 const MiB = 1024 * 1024;

@@ -1,12 +1,10 @@
-import { open } from 'node:fs/promises';
-import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ROUTES } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import t, { type Test } from 'tap';
 import type { Config } from '../src/config.js';
 import { forEachDatabase, type TestServer } from './helpers/build-app.js';
-import { scrubEvents } from './helpers/scrub-events.js';
+import { corruptOnDisk, scrubEvents } from './helpers/scrub.js';
 import { randomContent, sha256Hex } from './helpers/content.js';
 import type { Drive } from './helpers/drive.js';
 import { startFileServer } from './helpers/file-server.js';
@@ -20,18 +18,6 @@ t.setTimeout(300_000);
 
 /** A scrub that reads everything again every 200 ms, looking for due content every 50 ms: damage is found at once. */
 const EAGER_SCRUB: Partial<Config> = { scrubBytesPerSecond: 256 * MiB, scrubIntervalMs: 200, scrubIdlePollMs: 50 };
-
-/** Flips one byte in the middle of the file store's copy of `content`. */
-async function corruptOnDisk(server: TestServer, content: Buffer): Promise<void> {
-  const sha256 = sha256Hex(content);
-  const file = await open(path.join(server.dataDir, 'blobs', sha256.slice(0, 2), sha256.slice(2, 4), sha256), 'r+');
-  try {
-    const middle = Math.floor(content.length / 2);
-    await file.write(Buffer.from([content[middle] ^ 0xff]), 0, 1, middle);
-  } finally {
-    await file.close();
-  }
-}
 
 const verify = (drive: Drive, filename: string, owner?: string) =>
   drive.client.call('POST', ROUTES.verify, { token: drive.token, json: owner === undefined ? { filename } : { filename, owner } });

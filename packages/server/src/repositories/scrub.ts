@@ -83,7 +83,10 @@ export class ScrubRepository {
       let outcome: ScrubRecord = 'recorded';
       if (Number(row.ref_count) <= 0) outcome = 'gone';
       else if (Number(row.bytes_generation) !== generation) outcome = 'replaced';
-      else await trx('blobs').where('id', blobId).update({ scrubbed_at: now, damaged_at: isWhole ? null : (row.damaged_at ?? now) });
+      else
+        await trx('blobs')
+          .where('id', blobId)
+          .update({ scrubbed_at: now, damaged_at: isWhole ? null : (row.damaged_at ?? now) });
       await release();
       return outcome;
     });

@@ -55,10 +55,8 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, verifica
     },
   );
 
-  app.post<{ Body: VerifyBody }>(
-    ROUTES.verify,
-    { onRequest: app.authenticate, schema: fileRouteSchemas.verify },
-    async (request) => verification.verify(request.session, request.body),
+  app.post<{ Body: VerifyBody }>(ROUTES.verify, { onRequest: app.authenticate, schema: fileRouteSchemas.verify }, async (request) =>
+    verification.verify(request.session, request.body),
   );
 
   app.delete<{ Querystring: FileQuery; Body: DeleteBody }>(

@@ -54,6 +54,7 @@ export class VerificationService {
     const now = this.clock();
     await this.requests.deleteOlderThan(now - WINDOW_MS);
     const reservation = await this.requests.reserve(userId, now, WINDOW_MS, this.limit);
-    if ('blockedUntil' in reservation) throw rateLimited(`more than ${this.limit} verifications in a minute`, reservation.blockedUntil - now);
+    if ('blockedUntil' in reservation)
+      throw rateLimited(`more than ${this.limit} verifications in a minute`, reservation.blockedUntil - now);
   }
 }

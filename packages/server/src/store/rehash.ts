@@ -11,7 +11,11 @@ const NOWHERE: SlabSink = { write: async () => undefined };
  * same worker threads as uploads (so the main thread only moves bytes), each chunk read only once
  * `pace` lets it through.
  */
-export function rehashStream(source: Readable, buffers: UploadBuffers, options: RehashOptions = {}): Promise<{ sha256: string; size: number }> {
+export function rehashStream(
+  source: Readable,
+  buffers: UploadBuffers,
+  options: RehashOptions = {},
+): Promise<{ sha256: string; size: number }> {
   const paced = options.pace ? Readable.from(pacedChunks(source, options.pace)) : source;
   return writeThroughSlabs(paced, NOWHERE, buffers.slabs, buffers.hashing, Number.MAX_SAFE_INTEGER);
 }
