@@ -11,8 +11,11 @@ import { ApiError, type ApiClient } from './client.js';
 import { answerChallenge } from './proof.js';
 import { formatReprDigest } from '@cloudstore/shared/repr-digest';
 
-/** The server does not have the content, or may not say so to this user: send the bytes. */
-const UPLOAD_INSTEAD = new Set(['CONTENT_UNKNOWN', 'PROOF_INVALID']);
+/**
+ * The server does not have the content, or may not say so to this user, or its copy is damaged
+ * (an upload of the same bytes repairs it): send the bytes.
+ */
+const UPLOAD_INSTEAD = new Set(['CONTENT_UNKNOWN', 'PROOF_INVALID', 'CONTENT_DAMAGED']);
 
 export interface UploadTarget {
   filename: string;
