@@ -91,7 +91,13 @@ export async function run(options: VerifyOptions, context: Context): Promise<voi
         const filename = checkedFilename(item.filename);
         const entry = known ?? pick(remote.byName.get(filename) ?? [], filename, options.owner);
         const localSha256 = item.path === undefined ? undefined : await localDigest(item.path, context);
-        if (!entry) return report(item, item.path !== undefined && localSha256 === undefined ? 'missing_locally' : 'missing_on_server', {});
+        if (!entry)
+          return report(
+            item,
+            item.path !== undefined && localSha256 === undefined ? 'missing_locally' : 'missing_on_server',
+            {},
+            localSha256,
+          );
         let recorded = { owner: entry.owner, sha256: entry.sha256, size: entry.size };
         let status: Status = entry.damaged ? 'damaged' : 'ok';
         if (options.readData) {
