@@ -54,7 +54,8 @@ interface Item {
  */
 export async function run(options: VerifyOptions, context: Context): Promise<void> {
   if (options.all && !options.local && options.names.length > 0) throw usageError('give names or --all, not both');
-  if (!options.all && options.names.length === 0) throw usageError(options.local ? 'give local paths to verify' : 'give names, or --all');
+  if (options.local && options.names.length === 0) throw usageError('give the local files or directories to verify');
+  if (!options.all && options.names.length === 0) throw usageError('give names, or --all');
   const items = options.local ? await localItems(options.names, context.cwd) : options.names.map((name) => ({ filename: name }));
   const client = await authenticatedClient(options, context);
   const remote = await listAll(client);
