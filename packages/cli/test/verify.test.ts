@@ -107,7 +107,7 @@ for (const kind of ['sqlite', 'mysql'] as DatabaseKind[]) {
       t.same(jsonLines(json.stdout), [
         { filename: 'c.txt', owner: 'alice', sha256: digest(texts['c.txt']), size: texts['c.txt'].length, status: 'damaged' },
       ]);
-      t.match((await alice.run(['ls'])).stdout, /  c\.txt {2}\[damaged on server\]\n/);
+      t.match((await alice.run(['ls'])).stdout, / {2}c\.txt {2}\[damaged on server\]\n/);
       t.match(jsonLines((await alice.run(['ls', '--json'])).stdout), [
         { filename: 'a.txt', damaged: false },
         {},

@@ -3,7 +3,7 @@ import { ROUTES } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import t, { type Test } from 'tap';
 import type { Config } from '../src/config.js';
-import { forEachDatabase, type TestServer } from './helpers/build-app.js';
+import { forEachDatabase } from './helpers/build-app.js';
 import { corruptOnDisk, scrubEvents } from './helpers/scrub.js';
 import { randomContent, sha256Hex } from './helpers/content.js';
 import type { Drive } from './helpers/drive.js';
