@@ -1,21 +1,14 @@
 import t from 'tap';
-import type { Config } from '../src/config.js';
 import { forEachDatabase } from './helpers/build-app.js';
 import { randomContent, sha256Hex } from './helpers/content.js';
 import { startFileServer } from './helpers/file-server.js';
-import { startScrubber } from './helpers/scrub.js';
+import { scrubOnce, startScrubber } from './helpers/scrub.js';
 import { eventually, sleep } from './helpers/waiting.js';
 
 const MiB = 1024 * 1024;
 
-// Generous: the machines these run on may be busy (the scrub's own timing is checked by scrub-rate).
+// Generous: the machines these run on may be busy (the scrub's timing is checked by scrub-rate.test.ts alone).
 t.setTimeout(300_000);
-
-/**
- * Content is uploaded with the scrub off (the tests' default), then a restart on the same data
- * turns it on: each content once (the default interval of 30 days), new content looked for every 50 ms.
- */
-const scrubOnce = (bytesPerSecond: number): Partial<Config> => ({ scrubBytesPerSecond: bytesPerSecond, scrubIdlePollMs: 50 });
 
 forEachDatabase(t, async (t, kind) => {
   t.test('a blob deleted while the scrub reads it is skipped, not reported damaged', async (t) => {

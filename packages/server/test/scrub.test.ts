@@ -13,7 +13,7 @@ import { eventually } from './helpers/waiting.js';
 
 const MiB = 1024 * 1024;
 
-// Generous: the machines these run on may be busy (the scrub's own timing is checked by scrub-rate).
+// Generous: the machines these run on may be busy (the scrub's timing is checked by scrub-rate.test.ts alone).
 t.setTimeout(300_000);
 
 /** A scrub that reads everything again every 200 ms, looking for due content every 50 ms: damage is found at once. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
 import type { BlobStore, ByteRange, RehashOptions, StagedBlob, WriteOptions } from './blob-store.js';
-import { rehashStream } from './rehash.js';
+import { rehashStored } from './rehash.js';
 import { writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
@@ -115,15 +115,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async rehash(sha256: string, options?: RehashOptions): Promise<{ sha256: string; size: number } | null> {
-    if (!(await this.stat(sha256))) return null;
     this.uploadBuffers ??= createUploadBuffers();
-    try {
-      return await rehashStream(this.read(sha256), this.uploadBuffers, options);
-    } catch (error) {
-      // Removed while it was read (a delete's collection): nothing stored any more.
-      if (!(await this.stat(sha256))) return null;
-      throw error;
-    }
+    return rehashStored(this, this.uploadBuffers, sha256, options);
   }
 
   async stat(sha256: string): Promise<{ size: number } | null> {

@@ -15,7 +15,7 @@ import type { Knex } from 'knex';
 import type { BlobStore, ByteRange, RehashOptions, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
 import { S3ObjectUpload, partBytesFor } from './s3-upload.js';
-import { rehashStream } from './rehash.js';
+import { rehashStored } from './rehash.js';
 import { writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
@@ -144,15 +144,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   async rehash(sha256: string, options?: RehashOptions): Promise<{ sha256: string; size: number } | null> {
-    if (!(await this.stat(sha256))) return null;
     this.uploadBuffers ??= createUploadBuffers();
-    try {
-      return await rehashStream(this.read(sha256), this.uploadBuffers, options);
-    } catch (error) {
-      // Removed while it was read (a delete's collection): nothing stored any more.
-      if (!(await this.stat(sha256))) return null;
-      throw error;
-    }
+    return rehashStored(this, this.uploadBuffers, sha256, options);
   }
 
   async stat(sha256: string, within?: Within): Promise<{ size: number } | null> {

@@ -8,6 +8,12 @@ import type { ScrubEvent } from '../../src/services/scrub.js';
 import type { TestServer } from './build-app.js';
 import { sha256Hex } from './content.js';
 
+/**
+ * A scrub that reads each content once (the default interval of 30 days), looking for new content
+ * every 50 ms. The tests upload with the scrub off (their default), then start an instance with it.
+ */
+export const scrubOnce = (bytesPerSecond: number): Partial<Config> => ({ scrubBytesPerSecond: bytesPerSecond, scrubIdlePollMs: 50 });
+
 /** Every `scrubbed` event of `server`'s background scrub from now on. */
 export function scrubEvents(server: TestServer): ScrubEvent[] {
   return followScrub(server.app);
