@@ -36,6 +36,8 @@ async function assertQuarantined(t: Test, drive: Drive, filename: string, conten
     t.notOk(download.raw.includes(content.subarray(0, 64)), 'no byte of the content is served');
     t.equal(download.headers.etag, undefined, 'no ETag');
   }
+  const head = await drive.client.call('HEAD', `${ROUTES.myDrive}?filename=${encodeURIComponent(filename)}`, { token: drive.token });
+  t.equal(head.status, 503, 'HEAD is 503 too');
   const claim = await drive.claim(`claimed-${filename}`, content);
   t.equal(claim.status, 503, 'a claim of it is 503 too');
   t.equal(claim.body.code, 'CONTENT_DAMAGED');
