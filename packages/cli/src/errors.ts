@@ -28,6 +28,7 @@ const EXIT_FOR_API_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   NAME_TAKEN: EXIT.conflict,
   AMBIGUOUS_FILENAME: EXIT.conflict,
   DIGEST_MISMATCH: EXIT.integrity,
+  CONTENT_DAMAGED: EXIT.integrity,
 };
 
 /** The exit code for an API error code (CLI.md); every code it does not name is 1. */

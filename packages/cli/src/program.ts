@@ -124,6 +124,25 @@ export function buildProgram(version: string, io: ProgramIO, invoke: Invoke): Co
       invoke(() => import('./commands/ls.js'), { ...globals(command), owned: options.owned === true, shared: options.shared === true }),
     );
 
+  program
+    .command('verify')
+    .description("check files against the server's digests (--read-data: re-hash the stored bytes; --local: against local files)")
+    .argument('[name...]', 'files on the server (with --local: local files or directories)')
+    .option('--all', 'every file you can read (with --local: also report your files missing locally)')
+    .option('--local', 'the arguments are local paths, compared with the files of the same names on the server')
+    .option('--read-data', 'have the server re-read and re-hash the stored bytes of each file')
+    .addOption(owner)
+    .action((names: string[], options: { all?: boolean; local?: boolean; readData?: boolean; owner?: string }, command: Command) =>
+      invoke(() => import('./commands/verify.js'), {
+        ...globals(command),
+        names,
+        all: options.all === true,
+        local: options.local === true,
+        readData: options.readData === true,
+        owner: options.owner,
+      }),
+    );
+
   const friendsChanges = [
     { name: 'share', description: 'give friends read access to a file', load: () => import('./commands/share.js') },
     { name: 'unshare', description: "take friends' read access away", load: () => import('./commands/unshare.js') },

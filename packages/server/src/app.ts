@@ -41,6 +41,9 @@ import { LoginLimits } from './services/login-limits.js';
 import { Passwords } from './services/passwords.js';
 import { RegistrationLimits } from './services/registration-limits.js';
 import { RESUMABLE_SWEEP_INTERVAL_MS, ResumableUploadService } from './services/resumable-uploads.js';
+import { Scrubber } from './services/scrub.js';
+import { VerificationService } from './services/verification.js';
+import { ScrubRepository } from './repositories/scrub.js';
 import { SharingService } from './services/sharing.js';
 import { tokenSigningKey } from './services/signing-key.js';
 import { ProcessUploadSlots, SharedUploadSlots, type UploadSlots } from './services/upload-slots.js';
@@ -56,6 +59,13 @@ const DEADLINE_CHECKS_MAX_INTERVAL_MS = 2000;
 const SESSION_SWEEP_INTERVAL_MS = 10 * 60_000;
 /** Leftovers of crashed or abandoned writes are at least an hour old before the sweep takes them. */
 const SWEEP_INTERVAL_MS = 3_600_000;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The background scrub, whose `scrubbed` events tests and operators may follow. */
+    scrubber: Scrubber;
+  }
+}
 
 /** One log line per request, when it completes (with its status and time): half of Fastify's two. */
 class CompletedRequestLog extends LogController {
@@ -220,6 +230,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   repeat(app, config.resumableSweepIntervalMs ?? RESUMABLE_SWEEP_INTERVAL_MS, 'expired resumable upload sweep', () =>
     uploads.removeExpired(),
   );
+  // The background scrub (API.md, "Scrub and verify"): stopped before the store and database close.
+  const scrubber = new Scrubber(
+    new ScrubRepository(db),
+    store,
+    { bytesPerSecond: config.scrubBytesPerSecond, intervalMs: config.scrubIntervalMs, idlePollMs: config.scrubIdlePollMs },
+    app.log.child({ component: 'scrub' }),
+  );
+  app.decorate('scrubber', scrubber);
+  app.addHook('onReady', async () => scrubber.start());
+  app.addHook('preClose', () => scrubber.stop());
+  const verification = new VerificationService(db, store, files, config.verifyLimit);
 
   await app.register(errorHandlerPlugin);
   await app.register(openapiPlugin);
@@ -229,7 +250,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(accountRoutes, { config, accounts });
   await app.register(multipartPlugin, { maxUploadBytes: config.maxUploadBytes });
   await app.register(uploadLimitsPlugin, { slots: uploadSlots(app, db, config), deadlines });
-  await app.register(fileRoutes, { files, claims, maxUploadBytes: config.maxUploadBytes });
+  await app.register(fileRoutes, { files, claims, verification, maxUploadBytes: config.maxUploadBytes });
   await app.register(sharingRoutes, { sharing });
   await app.register(uploadRoutes, { uploads, maxUploadBytes: config.maxUploadBytes });
   await app.register(auditRoutes, { audit });

@@ -54,6 +54,14 @@ export interface Config {
    */
   resumableExpiryMs?: number;
   resumableSweepIntervalMs?: number;
+  /** The background scrub's read rate (SCRUB_BYTES_PER_SECOND); 0: no scrub. */
+  scrubBytesPerSecond: number;
+  /** Each content is scrubbed again this long after its last scrub (SCRUB_INTERVAL_DAYS). */
+  scrubIntervalMs: number;
+  /** How often an idle scrub looks for due content. Not read from the environment: tests shorten it. */
+  scrubIdlePollMs?: number;
+  /** Re-hashes (POST /cloud/my-drive/verify) per user per minute (VERIFY_LIMIT); 0 = no limit. */
+  verifyLimit: number;
   /** Where content lives (BLOB_STORE); absent means the file store. */
   blobStore?: BlobStoreConfig;
   /** QUOTA_BYTES: the most bytes of files one user may own; null or absent: no limit. */
@@ -97,6 +105,7 @@ export class ConfigError extends Error {
   }
 }
 
+const DAY_MS = 24 * 3600 * 1000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MIN_SECRET_BYTES = 32;
 
@@ -181,6 +190,9 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), stdou
     blobStore: blobStoreConfig(get, boolean, integer, problems),
     quotaBytes: get('QUOTA_BYTES') === undefined ? null : integer('QUOTA_BYTES', 0, 1, Number.MAX_SAFE_INTEGER),
     auditRetentionDays: integer('AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS, 1, 100 * 365),
+    scrubBytesPerSecond: integer('SCRUB_BYTES_PER_SECOND', 50 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    scrubIntervalMs: integer('SCRUB_INTERVAL_DAYS', 30, 1, 3650) * DAY_MS,
+    verifyLimit: integer('VERIFY_LIMIT', 30, 0, 1_000_000),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     problems.push(

@@ -30,3 +30,7 @@ export class AppError extends Error {
 export const fileNotFound = (filename: string) => new AppError('FILE_NOT_FOUND', `no file named '${filename}' is visible to you`);
 
 export const validationFailed = (message: string) => new AppError('VALIDATION_FAILED', message);
+
+/** Stored bytes that no longer match their digest are never served (API.md, "Scrub and verify"). */
+export const contentDamaged = (subject: string, advice = 'an upload of the same bytes repairs it') =>
+  new AppError('CONTENT_DAMAGED', `the stored content of ${subject} is damaged (its bytes no longer match its digest): ${advice}`);

@@ -22,6 +22,9 @@ const SETTINGS: ReadonlyArray<readonly [name: string, fallback: string, meaning:
   ['S3_PART_BUFFERS', '8', 'with BLOB_STORE=s3://…: part buffers (8 MiB) shared by every upload in flight'],
   ['QUOTA_BYTES', 'unlimited', 'the most bytes of files one user may own (507 beyond)'],
   ['AUDIT_RETENTION_DAYS', '365', 'audit events older than this many days are removed'],
+  ['SCRUB_BYTES_PER_SECOND', '52428800', 'background scrub: stored bytes re-read and re-hashed per second (0 = off)'],
+  ['SCRUB_INTERVAL_DAYS', '30', 'background scrub: each content is read back once per this many days'],
+  ['VERIFY_LIMIT', '30', 're-hashes (POST /cloud/my-drive/verify) per user per minute (0 = no limit)'],
 ];
 
 export function serverHelp(version: string): string {

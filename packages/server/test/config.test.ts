@@ -176,3 +176,21 @@ t.test('QUOTA_BYTES (unset: unlimited) and AUDIT_RETENTION_DAYS (default 365), b
     t.throws(() => loadConfig(env, dir), { name: 'ConfigError', message: new RegExp(Object.keys(env)[0]) }, JSON.stringify(env));
   }
 });
+
+t.test('scrub and verify settings: defaults, values, and refusals', async (t) => {
+  const dir = await tempDir(t);
+  t.match(loadConfig({}, dir), { scrubBytesPerSecond: 50 * 1024 * 1024, scrubIntervalMs: 30 * 24 * 3600 * 1000, verifyLimit: 30 });
+  t.match(loadConfig({ SCRUB_BYTES_PER_SECOND: '0', SCRUB_INTERVAL_DAYS: '7', VERIFY_LIMIT: '0' }, dir), {
+    scrubBytesPerSecond: 0,
+    scrubIntervalMs: 7 * 24 * 3600 * 1000,
+    verifyLimit: 0,
+  });
+  for (const env of [
+    { SCRUB_BYTES_PER_SECOND: '-1' },
+    { SCRUB_INTERVAL_DAYS: '0' },
+    { SCRUB_INTERVAL_DAYS: '1.5' },
+    { VERIFY_LIMIT: 'many' },
+  ]) {
+    t.throws(() => loadConfig(env, dir), { name: 'ConfigError', message: new RegExp(Object.keys(env)[0]) }, JSON.stringify(env));
+  }
+});

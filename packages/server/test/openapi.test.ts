@@ -9,6 +9,7 @@ import { proofDigest, sha256Hex } from './helpers/content.js';
 import { Drive, reprDigestOf } from './helpers/drive.js';
 import { CheckedClient, saveDocument, startPrism } from './helpers/prism.js';
 import { TusUploads } from './helpers/tus.js';
+import { corruptOnDisk } from './helpers/scrub.js';
 
 // Prism reads bodies as UTF-8 text, so every byte sent or served through it here is ASCII.
 const MAX_UPLOAD_BYTES = 64 * 1024;
@@ -20,7 +21,7 @@ async function scratchDirectory(t: Test): Promise<string> {
 }
 
 forEachDatabase(t, async (t, kind) => {
-  const server = await startServer(t, kind, { maxUploadBytes: MAX_UPLOAD_BYTES });
+  const server = await startServer(t, kind, { maxUploadBytes: MAX_UPLOAD_BYTES, verifyLimit: 3 });
   const documentPath = await saveDocument(server.url, await scratchDirectory(t));
 
   t.test('the document is valid OpenAPI 3', async (t) => {
@@ -107,6 +108,28 @@ forEachDatabase(t, async (t, kind) => {
       201,
     );
     t.ok(nonce && ranges.length);
+
+    // Verify: whole, then damaged on disk: quarantined (503 on download and claim) until an upload heals it.
+    const verify = (filename: string) => client.call('POST', ROUTES.verify, { token: alice.token, json: { filename } });
+    const fragile = Buffer.from('fragile bytes in ASCII\n'.repeat(30));
+    expect(await alice.upload('fragile.txt', fragile), 201);
+    expect(await verify('fragile.txt'), 200);
+    await corruptOnDisk(server, fragile);
+    const damaged = await verify('fragile.txt');
+    expect(damaged, 200);
+    t.equal(damaged.body.status, 'damaged');
+    expect(await alice.download('fragile.txt'), 503, 'CONTENT_DAMAGED');
+    expect(await alice.claim('fragile-copy.txt', fragile), 503, 'CONTENT_DAMAGED');
+    expect(await client.call('GET', ROUTES.drivePermit, { token: alice.token }), 200);
+    expect(await verify('missing.txt'), 404, 'FILE_NOT_FOUND');
+    expect(
+      await invalid(() => client.call('POST', ROUTES.verify, { token: alice.token, json: { filename: 5 } })),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(await alice.upload('fragile.txt', fragile), 201);
+    expect(await verify('fragile.txt'), 200);
+    expect(await verify('fragile.txt'), 429, 'RATE_LIMITED');
 
     // Sharing: share, list, friends, an ambiguous name, transfer, revoke.
     const permit = (drive: Drive, method: string, body: Record<string, string>) =>

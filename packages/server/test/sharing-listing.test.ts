@@ -71,6 +71,7 @@ forEachDatabase(t, async (t, kind) => {
       content_type: 'text/plain',
       created_at: new Date(started).toISOString(),
       updated_at: new Date(started).toISOString(),
+      damaged: false,
     });
     const seededDownload = await viewer.drive.download('file-00042');
     t.equal(seededDownload.raw.toString(), SEEDED_CONTENT.toString(), 'seeded files download');

@@ -6,6 +6,7 @@ export const ROUTES = {
   me: '/me',
   health: '/health',
   myDrive: '/cloud/my-drive/',
+  verify: '/cloud/my-drive/verify',
   drivePermit: '/cloud/drive-permit/',
   driveShare: '/cloud/drive-share/',
   uploads: '/cloud/uploads/',

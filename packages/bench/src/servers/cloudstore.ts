@@ -89,6 +89,9 @@ export class CloudStore {
           DATA_DIR: dataDirectory,
           LOG_LEVEL: 'info',
           DATABASE_URL: databaseUrl ?? '',
+          // The background scrub reads each new upload back once; here it would compete with
+          // the transfers being measured (the peers and baselines do no such thing).
+          SCRUB_BYTES_PER_SECOND: '0',
           ...launch.env,
         },
         logFile: path.join(launch.runDirectory, `cloudstore-${launch.instance}-${launch.database}.log`),

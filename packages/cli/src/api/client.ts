@@ -21,6 +21,8 @@ export class ApiError extends CliError {
     code: string,
     message: string,
     readonly body: Record<string, unknown>,
+    /** A 429's `Retry-After`, in seconds. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(code, message, exitCodeFor(code));
   }
@@ -147,7 +149,8 @@ export class ApiClient {
     if (statusCode >= 500 && code !== 'INSUFFICIENT_STORAGE') message = `server error (${statusCode} ${code}): ${message}`;
     const retryAfter = response.headers['retry-after'];
     if (statusCode === 429 && typeof retryAfter === 'string') message = `${message}; retry in ${retryAfter} seconds`;
-    return new ApiError(statusCode, code, message, body);
+    const retrySeconds = statusCode === 429 && typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+    return new ApiError(statusCode, code, message, body, retrySeconds);
   }
 }
 

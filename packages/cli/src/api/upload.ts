@@ -12,8 +12,11 @@ import { withRetries, type RetryPolicy } from './retries.js';
 import { appendRest, createUpload, deleteUpload, uploadOffset } from './tus.js';
 import { formatReprDigest } from '@cloudstore/shared/repr-digest';
 
-/** The server does not have the content, or may not say so to this user: send the bytes. */
-const UPLOAD_INSTEAD = new Set(['CONTENT_UNKNOWN', 'PROOF_INVALID']);
+/**
+ * The server does not have the content, or may not say so to this user, or its copy is damaged
+ * (an upload of the same bytes repairs it): send the bytes.
+ */
+const UPLOAD_INSTEAD = new Set(['CONTENT_UNKNOWN', 'PROOF_INVALID', 'CONTENT_DAMAGED']);
 
 export interface UploadTarget {
   filename: string;

@@ -20,8 +20,12 @@ export async function run(options: LsOptions, context: Context): Promise<void> {
   }
 }
 
-/** Size, last change, owner, then the name last, where spaces in it cannot shift a column. */
+/**
+ * Size, last change, owner, then the name last, where spaces in it cannot shift a column; content
+ * the server found damaged (not served until re-uploaded) is marked after the name.
+ */
 function humanLine(entry: FileEntry, ownerWidth: number): string {
   const updated = entry.updated_at.slice(0, 16).replace('T', ' ');
-  return `${formatBytes(entry.size).padStart(10)}  ${updated}  ${entry.owner.padEnd(ownerWidth)}  ${entry.filename}`;
+  const damaged = entry.damaged ? '  [damaged on server]' : '';
+  return `${formatBytes(entry.size).padStart(10)}  ${updated}  ${entry.owner.padEnd(ownerWidth)}  ${entry.filename}${damaged}`;
 }

@@ -15,6 +15,8 @@ export interface FileRecord {
   contentType: string;
   createdAt: number;
   updatedAt: number;
+  /** The content is quarantined: its stored bytes no longer match its digest. */
+  isDamaged: boolean;
 }
 
 export interface BlobRecord {
@@ -22,6 +24,9 @@ export interface BlobRecord {
   sha256: string;
   size: number;
   refCount: number;
+  isDamaged: boolean;
+  /** Times the bytes were stored anew under this row (repair, heal): see the content_scrub migration. */
+  generation: number;
 }
 
 /** Rows per INSERT: 6 columns a row stays under SQLite's 32 766 bound parameters. */
@@ -51,6 +56,7 @@ const FILE_COLUMNS = [
   'files.content_type as contentType',
   'files.created_at as createdAt',
   'files.updated_at as updatedAt',
+  'blobs.damaged_at as damagedAt',
 ];
 
 /**
@@ -198,7 +204,17 @@ export class FileRepository {
 
   async insertBlob(sha256: string, size: number, now: number): Promise<BlobRecord> {
     const [id] = await this.db('blobs').insert({ sha256, size, ref_count: 0, created_at: now });
-    return { id: Number(id), sha256, size, refCount: 0 };
+    return { id: Number(id), sha256, size, refCount: 0, isDamaged: false, generation: 0 };
+  }
+
+  /**
+   * The blob's bytes were just stored anew from a verified upload (a repair or a heal): the
+   * quarantine lifts, they count as scrubbed now, and a scrub that read the old ones is void.
+   */
+  async markRestored(blobId: number, now: number): Promise<void> {
+    await this.db('blobs')
+      .where('id', blobId)
+      .update({ damaged_at: null, scrubbed_at: now, bytes_generation: this.db.raw('bytes_generation + 1') });
   }
 
   async changeRefCount(blobId: number, delta: number): Promise<void> {
@@ -251,6 +267,7 @@ function toFile(row: Record<string, unknown>): FileRecord {
     contentType: String(row.contentType),
     createdAt: Number(row.createdAt),
     updatedAt: Number(row.updatedAt),
+    isDamaged: row.damagedAt !== null && row.damagedAt !== undefined,
   };
 }
 
@@ -260,5 +277,7 @@ function toBlob(row: Record<string, unknown>): BlobRecord {
     sha256: String(row.sha256),
     size: Number(row.size),
     refCount: Number(row.ref_count),
+    isDamaged: row.damaged_at !== null && row.damaged_at !== undefined,
+    generation: Number(row.bytes_generation ?? 0),
   };
 }

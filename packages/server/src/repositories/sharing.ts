@@ -22,6 +22,8 @@ export interface ListedFile extends ListPosition {
   contentType: string;
   createdAt: number;
   updatedAt: number;
+  /** The content is quarantined (its stored bytes no longer match its digest). */
+  isDamaged: boolean;
 }
 
 export interface Friend {
@@ -81,6 +83,7 @@ export class SharingRepository {
         'files.content_type as contentType',
         'files.created_at as createdAt',
         'files.updated_at as updatedAt',
+        'blobs.damaged_at as damagedAt',
       )
       // Sorts the page's rows only.
       .orderBy([
@@ -98,6 +101,7 @@ export class SharingRepository {
       contentType: String(row.contentType),
       createdAt: Number(row.createdAt),
       updatedAt: Number(row.updatedAt),
+      isDamaged: row.damagedAt !== null && row.damagedAt !== undefined,
     }));
   }
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { ROUTES, ClaimBody, DeleteBody, FileQuery, RawUploadQuery, fileRouteSchemas } from '@cloudstore/shared';
+import { ROUTES, ClaimBody, DeleteBody, FileQuery, RawUploadQuery, VerifyBody, fileRouteSchemas } from '@cloudstore/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, validationFailed } from '../errors.js';
 import { sendContent } from '../http/content-serving.js';
@@ -7,6 +7,7 @@ import { declaredSha256 } from '../http/repr-digest.js';
 import { MULTIPART_FIELD_BYTES } from '../plugins/multipart.js';
 import type { ClaimService } from '../services/claims.js';
 import { DEFAULT_CONTENT_TYPE, type FileService } from '../services/files.js';
+import type { VerificationService } from '../services/verification.js';
 
 /** Room for the multipart envelope around a file of the maximum size. */
 const MULTIPART_ENVELOPE_BYTES = 64 * 1024;
@@ -14,10 +15,11 @@ const MULTIPART_ENVELOPE_BYTES = 64 * 1024;
 interface FileRoutesOptions {
   files: FileService;
   claims: ClaimService;
+  verification: VerificationService;
   maxUploadBytes: number;
 }
 
-export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploadBytes }: FileRoutesOptions) {
+export async function fileRoutes(app: FastifyInstance, { files, claims, verification, maxUploadBytes }: FileRoutesOptions) {
   app.get<{ Querystring: FileQuery }>(
     ROUTES.myDrive,
     {
@@ -26,7 +28,7 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
     },
     async (request, reply) => {
       if (request.query.filename === undefined) throw validationFailed('the filename query parameter is required');
-      const file = await files.resolve(request.session, request.query.filename, request.query.owner);
+      const file = await files.resolveServable(request.session, request.query.filename, request.query.owner);
       return sendContent(request, reply, { ...file, copy: (range, destination) => files.copyContent(file, range, destination) });
     },
   );
@@ -56,6 +58,10 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, maxUploa
       }
       return reply.code(201).send(result);
     },
+  );
+
+  app.post<{ Body: VerifyBody }>(ROUTES.verify, { onRequest: app.authenticate, schema: fileRouteSchemas.verify }, async (request) =>
+    verification.verify(request.session, request.body),
   );
 
   app.delete<{ Querystring: FileQuery; Body: DeleteBody }>(

@@ -8,7 +8,7 @@ import {
   type UploadReply,
 } from '@cloudstore/shared';
 import type { Knex } from 'knex';
-import { AppError } from '../errors.js';
+import { AppError, contentDamaged } from '../errors.js';
 import { ChallengeRepository } from '../repositories/challenges.js';
 import { FileRepository, type BlobRecord } from '../repositories/files.js';
 import type { SessionUser } from '../repositories/sessions.js';
@@ -19,6 +19,7 @@ import { DEFAULT_CONTENT_TYPE, checkedFilename, type FileService } from './files
 
 const contentUnknown = () =>
   new AppError('CONTENT_UNKNOWN', 'no content with that digest and size is available to claim: upload the bytes');
+const damaged = () => contentDamaged('that digest', 'upload the bytes instead, which repairs it');
 const proofInvalid = () => new AppError('PROOF_INVALID', 'the proof of possession is not valid');
 
 /**
@@ -41,6 +42,8 @@ export class ClaimService {
     // Before anything about the content: the answer depends only on what the caller sent and owns.
     await this.files.ensureRoom(caller, body.size, filename);
     const blob = await this.disclosableBlob(new FileRepository(this.db), caller, sha256, body.size);
+    // Only once the caller may learn that it is stored: to anyone else it is unknown, as ever.
+    if (blob.isDamaged) throw damaged();
     if (!body.proof) throw await this.challenge(caller, blob);
 
     const challenge = await new ChallengeRepository(this.db).consume(body.proof.nonce);
@@ -60,6 +63,7 @@ export class ClaimService {
       if (!locked || locked.refCount <= 0 || locked.size !== body.size || !(await this.store.stat(sha256, trx))) {
         throw contentUnknown();
       }
+      if (locked.isDamaged) throw damaged();
       return this.files.attach(trx, caller, filename, contentType, locked);
     });
     await this.files.collect(released);

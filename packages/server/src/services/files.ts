@@ -1,7 +1,7 @@
 import { MEDIA_TYPE_MAX_BYTES, SHA256_HEX_PATTERN, isMediaType, normalizeFilename, type UploadReply } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import type { Readable, Writable } from 'node:stream';
-import { AppError, fileNotFound, validationFailed } from '../errors.js';
+import { AppError, contentDamaged, fileNotFound, validationFailed } from '../errors.js';
 import { AuditRepository } from '../repositories/audit.js';
 import { ContentOwnerRepository } from '../repositories/content-owners.js';
 import { FileRepository, type BlobRecord, type FileRecord } from '../repositories/files.js';
@@ -102,6 +102,13 @@ export class FileService {
     return { ...shared[0], isOwner: false };
   }
 
+  /** The file NAME means, as `resolve`, when its bytes may be served: damaged content is 503 CONTENT_DAMAGED. */
+  async resolveServable(caller: SessionUser, rawFilename: string | undefined, owner?: string): Promise<ResolvedFile> {
+    const file = await this.resolve(caller, rawFilename, owner);
+    if (file.isDamaged) throw contentDamaged(`'${file.filename}'`);
+    return file;
+  }
+
   /** Streams an upload into storage, then records it (API.md, "Upload"). */
   async upload(
     caller: SessionUser,
@@ -196,8 +203,16 @@ export class FileService {
         let deduplicated = false;
         if (blob) {
           deduplicated = await this.disclosure.mayDisclose(files, caller.userId, blob.sha256, blob);
-          // The row outlived its bytes (a crash between unlink and commit): these bytes repair it.
-          if (!(await this.store.stat(blob.sha256, trx))) await staged.publish(trx);
+          if (blob.isDamaged) {
+            // Quarantined: these verified bytes replace the damaged ones (API.md, "Scrub and verify").
+            await this.store.delete(blob.sha256, trx);
+            await staged.publish(trx);
+            await files.markRestored(blob.id, this.clock());
+          } else if (!(await this.store.stat(blob.sha256, trx))) {
+            // The row outlived its bytes (a crash between unlink and commit): these bytes repair it.
+            await staged.publish(trx);
+            await files.markRestored(blob.id, this.clock());
+          }
         } else {
           // The row first: a concurrent upload of this content waits on it (and retries) meanwhile.
           blob = await files.insertBlob(staged.sha256, staged.size, this.clock());

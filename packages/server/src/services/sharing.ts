@@ -182,5 +182,6 @@ function toEntry(file: ListedFile): FileEntry {
     content_type: file.contentType,
     created_at: iso(file.createdAt),
     updated_at: iso(file.updatedAt),
+    damaged: file.isDamaged,
   };
 }

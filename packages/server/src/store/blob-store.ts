@@ -24,6 +24,11 @@ export interface WriteOptions {
   maxBytes: number;
 }
 
+export interface RehashOptions {
+  /** Resolves when `bytes` more may be read (the scrub's rate); rejects to stop the re-hash. */
+  pace?: (bytes: number) => Promise<void>;
+}
+
 /** An inclusive byte range, as HTTP ranges are. */
 export interface ByteRange {
   start: number;
@@ -71,6 +76,11 @@ export interface BlobStore {
    * flushed so that buffers can be reused; rejects if the destination closes first.
    */
   copyTo(sha256: string, range: ByteRange, destination: Writable): Promise<void>;
+  /**
+   * Reads the stored bytes of `sha256` back and hashes them (on the upload hashing threads):
+   * what they hash to now, or null when nothing is stored under that digest.
+   */
+  rehash(sha256: string, options?: RehashOptions): Promise<{ sha256: string; size: number } | null>;
   /** The blob's size, or null when it is not stored. */
   stat(sha256: string, within?: Within): Promise<{ size: number } | null>;
   delete(sha256: string, within?: Within): Promise<void>;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
 import { AppError } from '../errors.js';
-import type { AppendOptions, BlobStore, ByteRange, ResumableBytes, StagedBlob, WriteOptions } from './blob-store.js';
+import type { AppendOptions, BlobStore, ByteRange, RehashOptions, ResumableBytes, StagedBlob, WriteOptions } from './blob-store.js';
+import { rehashStored } from './rehash.js';
 import { SLAB_BYTES } from './slab-pool.js';
 import { FILL_WINDOW_MS, writeThroughSlabs } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
@@ -169,6 +170,11 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await handle.close();
     }
+  }
+
+  async rehash(sha256: string, options?: RehashOptions): Promise<{ sha256: string; size: number } | null> {
+    this.uploadBuffers ??= createUploadBuffers();
+    return rehashStored(this, this.uploadBuffers, sha256, options);
   }
 
   async stat(sha256: string): Promise<{ size: number } | null> {

@@ -14,9 +14,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Knex } from 'knex';
-import type { AppendOptions, BlobStore, ByteRange, ResumableBytes, StagedBlob, Within, WriteOptions } from './blob-store.js';
+import type { AppendOptions, BlobStore, ByteRange, RehashOptions, ResumableBytes, StagedBlob, Within, WriteOptions } from './blob-store.js';
 import { isNotFound, isNotImplemented, refusalReason, translateS3Error } from './s3-errors.js';
 import { PartPool } from './part-pool.js';
+import { rehashStored } from './rehash.js';
 import { S3ResumableUploads } from './s3-resumable.js';
 import { S3ObjectUpload, SPILL_PREFIX, partBytesFor } from './s3-upload.js';
 import { writeThroughSlabs } from './slab-writer.js';
@@ -204,6 +205,11 @@ export class S3BlobStore implements BlobStore {
       body.destroy();
       throw translateS3Error(error);
     }
+  }
+
+  async rehash(sha256: string, options?: RehashOptions): Promise<{ sha256: string; size: number } | null> {
+    this.uploadBuffers ??= createUploadBuffers();
+    return rehashStored(this, this.uploadBuffers, sha256, options);
   }
 
   async stat(sha256: string, within?: Within): Promise<{ size: number } | null> {

@@ -36,6 +36,10 @@ export function testConfig(base: TestDatabase, overrides: Partial<Config> = {}):
     bodyIdleTimeoutMs: 60_000,
     uploadsPerUser: 64,
     uploadSlotLeaseMs: 30_000,
+    // No background scrub unless a test turns it on; no limit on verifications.
+    scrubBytesPerSecond: 0,
+    scrubIntervalMs: 30 * 24 * 3600 * 1000,
+    verifyLimit: 0,
     ...base,
     ...overrides,
   };

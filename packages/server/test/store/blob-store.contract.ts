@@ -191,6 +191,25 @@ export function blobStoreContract(t: Test, createStore: StoreFactory): void {
     t.equal(await store.sweepTemporary(), 0);
   });
 
+  t.test('rehash reads the stored bytes back and hashes them, at the pace asked', async (t) => {
+    const store = await createStore(t);
+    const content = randomContent(2 * MiB + 11);
+    const sha256 = await stored(store, content);
+    let paced = 0;
+    const found = await store.rehash(sha256, {
+      pace: async (bytes) => {
+        paced += bytes;
+      },
+    });
+    t.same(found, { sha256, size: content.length }, 'what the bytes hash to now');
+    t.equal(paced, content.length, 'every byte went through the pace');
+    t.same(await store.rehash(await stored(store, Buffer.alloc(0))), { sha256: EMPTY_SHA256, size: 0 }, 'empty content');
+    t.equal(await store.rehash(sha256Hex('never stored')), null, 'nothing stored: null');
+    const stop = new Error('stopping');
+    await t.rejects(store.rehash(sha256, { pace: async () => Promise.reject(stop) }), stop, 'a pace that refuses stops the re-hash');
+    t.same(await store.rehash(sha256), { sha256, size: content.length }, 'and the store goes on');
+  });
+
   t.test('stat and read of content never stored', async (t) => {
     const store = await createStore(t);
     const unknown = sha256Hex('never stored');

@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { FileQuery, FilenameField, Sha256Field } from './common.js';
-import { ClaimBody, DeleteBody, DeleteReply, RawUploadQuery, UploadReply } from './files.js';
+import { ClaimBody, DeleteBody, DeleteReply, RawUploadQuery, UploadReply, VerifyBody, VerifyReply } from './files.js';
 import {
   BODY_HEADERS,
   COMMON_ERRORS,
+  CONTENT_DAMAGED,
   CONTENT_HEADERS,
   CROSS_SITE,
   JSON_BODY_ERRORS,
@@ -31,7 +32,8 @@ const download = {
     "Without `owner`, NAME is the caller's own file, else the one file of that name shared with the caller " +
     '(several: 409 with `owners`). One `Range` gives 206; `If-None-Match` with the ETag gives 304; ' +
     '`If-Match` with another ETag gives 412 (a resumed download whose file changed). ' +
-    'A file the caller may not read is 404, like one that does not exist.',
+    'A file the caller may not read is 404, like one that does not exist. Content whose stored bytes no longer ' +
+    'match its digest is 503 CONTENT_DAMAGED, no byte served.',
   querystring: FileQuery,
   headers: Type.Object({
     range: Type.Optional(Type.String({ description: 'bytes=first-last: one range gives 206, several the whole file' })),
@@ -49,6 +51,7 @@ const download = {
     }),
     304: Type.Null({ description: 'The client already has this content (If-None-Match)', headers: CONTENT_HEADERS }),
     ...COMMON_ERRORS,
+    ...CONTENT_DAMAGED,
     ...UNAUTHENTICATED,
     404: errorResponse(404, ['FILE_NOT_FOUND']),
     ...conflict('AMBIGUOUS_FILENAME'),
@@ -67,7 +70,8 @@ const upload = {
     "with optional `?content_type=` and a `Repr-Digest` header (the CLI's fast path). `application/json`: a claim " +
     'by digest in two rounds: `{filename, sha256, size}` answers 404 (send the bytes) or 428 with a challenge; ' +
     'the same with `proof: {nonce, digest}` answers 201 without any byte sent. An existing file of that name ' +
-    'is replaced in place (`replaced`), its friends keep access.',
+    'is replaced in place (`replaced`), its friends keep access. A claim of damaged content is 503 CONTENT_DAMAGED ' +
+    '(send the bytes instead); an upload of the same bytes heals it.',
   querystring: RawUploadQuery,
   headers: Type.Object({
     'repr-digest': Type.Optional(Type.String({ description: 'raw upload: sha-256=:<base64>: (RFC 9530), the digest the client expects' })),
@@ -87,6 +91,7 @@ const upload = {
   response: {
     201: described(UploadReply, 'Stored (or claimed)'),
     ...COMMON_ERRORS,
+    ...CONTENT_DAMAGED,
     ...UNAUTHENTICATED,
     403: errorResponse(403, ['PROOF_INVALID', CROSS_SITE]),
     404: errorResponse(404, ['CONTENT_UNKNOWN']),
@@ -120,4 +125,26 @@ const remove = {
   },
 };
 
-export const fileRouteSchemas = { download, upload, delete: remove };
+const verify = {
+  tags,
+  ...SECURED,
+  summary: 'Re-hash the stored bytes of one file',
+  description:
+    'Reads the stored content of the file NAME means (resolved as for a download) and hashes it again. ' +
+    '`damaged`: the bytes no longer match the recorded digest, and the content is quarantined (downloads and claims ' +
+    'answer 503 CONTENT_DAMAGED) until a fresh upload of the same bytes heals it; `ok` lifts a quarantine. Anyone ' +
+    'who can read the file may ask; VERIFY_LIMIT re-hashes per user per minute (then 429 with Retry-After).',
+  body: VerifyBody,
+  response: {
+    200: described(VerifyReply, 'The outcome of the re-hash'),
+    ...COMMON_ERRORS,
+    ...UNAUTHENTICATED,
+    403: errorResponse(403, [CROSS_SITE]),
+    404: errorResponse(404, ['FILE_NOT_FOUND']),
+    ...conflict('AMBIGUOUS_FILENAME'),
+    ...JSON_BODY_ERRORS,
+    429: errorResponse(429, ['RATE_LIMITED'], {}, RETRY_AFTER),
+  },
+};
+
+export const fileRouteSchemas = { download, upload, delete: remove, verify };

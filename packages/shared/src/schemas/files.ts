@@ -46,3 +46,20 @@ export type DeleteBody = Static<typeof DeleteBody>;
 
 export const DeleteReply = Type.Object({ filename: Type.String(), deleted: Type.Literal(true) });
 export type DeleteReply = Static<typeof DeleteReply>;
+
+export const VerifyBody = Type.Object({
+  filename: FilenameField,
+  owner: Type.Optional(UsernameField),
+});
+export type VerifyBody = Static<typeof VerifyBody>;
+
+export const VerifyReply = Type.Object({
+  filename: Type.String(),
+  owner: Type.String(),
+  sha256: Type.String({ description: 'the digest recorded at upload' }),
+  size: Type.Integer(),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('damaged')], {
+    description: 'ok: the stored bytes hash to sha256 now; damaged: they do not (or are gone), and the content is quarantined',
+  }),
+});
+export type VerifyReply = Static<typeof VerifyReply>;

@@ -65,7 +65,7 @@ const DESCRIPTIONS: Record<number, string> = {
   429: 'Too many attempts: wait Retry-After seconds',
   431: "Request headers too large, refused by the server's HTTP parser",
   500: 'An unexpected failure, logged on the server',
-  503: 'The database, the storage or the password hashing queue cannot serve now',
+  503: 'The database, the storage or the password hashing queue cannot serve now, or the content is damaged',
   507: 'The storage is full, or the change would exceed the storage quota; nothing was stored',
 };
 
@@ -96,6 +96,15 @@ export const COMMON_ERRORS = {
   431: errorResponse(431, ['HEADERS_TOO_LARGE']),
   500: errorResponse(500, ['INTERNAL_ERROR']),
   503: errorResponse(503, ['SERVICE_UNAVAILABLE'], {}, RETRY_AFTER),
+};
+
+/**
+ * A route that serves or hands over stored content: 503 also when those bytes no longer match
+ * their digest (CONTENT_DAMAGED, found by the scrub or a verify); nothing is served until a
+ * fresh upload of the same bytes heals it.
+ */
+export const CONTENT_DAMAGED = {
+  503: errorResponse(503, ['SERVICE_UNAVAILABLE', 'CONTENT_DAMAGED'], {}, RETRY_AFTER),
 };
 
 export const UNAUTHENTICATED = { 401: errorResponse(401, ['UNAUTHENTICATED']) };

@@ -11,6 +11,9 @@ export const FileEntry = Type.Object({
   content_type: Type.String(),
   created_at: Type.String(),
   updated_at: Type.String(),
+  damaged: Type.Boolean({
+    description: 'the stored bytes no longer match sha256 (found by the scrub or a verify): quarantined, not served',
+  }),
 });
 export type FileEntry = Static<typeof FileEntry>;
 

@@ -14,6 +14,7 @@ import * as uploadSlots from './202612030100_upload_slots.js';
 import * as resumableUploads from './202612030200_resumable_uploads.js';
 import * as contentOwners from './202612030300_content_owners.js';
 import * as auditEvents from './202612030301_audit_events.js';
+import * as contentScrub from './202612030400_content_scrub.js';
 
 const migrations: Record<string, Knex.Migration> = {
   '202611252300_accounts': accounts,
@@ -31,6 +32,7 @@ const migrations: Record<string, Knex.Migration> = {
   '202612030200_resumable_uploads': resumableUploads,
   '202612030300_content_owners': contentOwners,
   '202612030301_audit_events': auditEvents,
+  '202612030400_content_scrub': contentScrub,
 };
 
 /** The migrations, imported explicitly so the compiled server needs no directory scan. */
