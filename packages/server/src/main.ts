@@ -42,9 +42,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
   const address = await app.listen({ port: config.port, host: config.listenHost });
   const database = config.databaseUrl ? `MySQL at ${redactedUrl(config.databaseUrl)}` : `SQLite at ${config.dataDir}/cloudstore.db`;
+  const blobStore = config.blobStore;
+  const store = blobStore?.kind === 's3' ? `s3://${blobStore.bucket}/${blobStore.prefix}` : `${config.dataDir}/blobs`;
   app.log.info(
-    { address, version: VERSION, dataDir: config.dataDir, database, store: `file at ${config.dataDir}/blobs` },
-    `CloudStore ${VERSION} serving ${address} (data in ${config.dataDir}, database ${database}, content in ${config.dataDir}/blobs)`,
+    { address, version: VERSION, dataDir: config.dataDir, database, store },
+    `CloudStore ${VERSION} serving ${address} (data in ${config.dataDir}, database ${database}, content in ${store})`,
   );
 }
 

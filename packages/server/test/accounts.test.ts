@@ -70,7 +70,7 @@ forEachDatabase(t, async (t, kind) => {
     const cookieHeader = { cookie: cookie.split(';')[0] };
 
     const byBearer = await client.call('GET', '/me', { token: login.body.token });
-    t.same(byBearer.body, { username: 'dave', files: 0, bytes: 0 });
+    t.same(byBearer.body, { username: 'dave', files: 0, bytes: 0, logical_bytes: 0, stored_bytes: 0, quota_bytes: null });
     t.equal((await client.call('GET', '/me/', { headers: cookieHeader })).status, 200, 'cookie and trailing slash');
 
     const second = await client.login('dave', 'dave password');
