@@ -36,7 +36,9 @@ t.test('global options are accepted before and after the subcommand', async (t) 
   const mixed = await carol.run(['--server', server.url, 'whoami', '--json'], { env: unset });
   for (const result of [after, before, mixed]) {
     t.equal(result.code, 0, result.stderr);
-    t.same(jsonLines(result.stdout), [{ username: 'carol', server: server.url, files: 0, bytes: 0, logical_bytes: 0, stored_bytes: 0, quota_bytes: null }]);
+    t.same(jsonLines(result.stdout), [
+      { username: 'carol', server: server.url, files: 0, bytes: 0, logical_bytes: 0, stored_bytes: 0, quota_bytes: null },
+    ]);
   }
   const quiet = await carol.run(['whoami', '--quiet']);
   t.equal(quiet.code, 0);
