@@ -11,7 +11,7 @@ import { MAX_HEAD_BYTES, malformedAnswer, parseHead, type ResponseHead } from '.
  */
 const READ_BUFFER_BYTES = 128 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** How long the server may stay silent, before the head or between body bytes (undici's default too). */
+/** How long the server may stay silent, before the head or between body bytes while we read (undici's default too). */
 const IDLE_TIMEOUT_MS = 300_000;
 const HEADER_VALUE = /^[\t\u0020-\u007e\u0080-\u00ff]*$/;
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -156,7 +156,10 @@ class InPlaceGet {
       else this.give(piece);
     }
     if (this.isOver) this.settle();
-    return !this.isOver && !this.isTaking && this.sink !== undefined;
+    const isReadingOn = !this.isOver && !this.isTaking && this.sink !== undefined;
+    // Waiting on our side (a reader of standard output that is slow to take a piece) is no silence of the server.
+    if (!isReadingOn && !this.isOver) this.socket.setTimeout(0);
+    return isReadingOn;
   }
 
   /**
@@ -212,8 +215,9 @@ class InPlaceGet {
   }
 
   private readOn(): void {
-    if (!this.isOver) this.socket.resume();
-    else this.settle();
+    if (this.isOver) return this.settle();
+    this.socket.setTimeout(IDLE_TIMEOUT_MS);
+    this.socket.resume();
   }
 
   private settle(): void {
