@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { CliError, EXIT, exitCodeFor } from '../errors.js';
 import { keepPool } from './connections.js';
+import { inPlaceGet, type InPlaceResponse } from './in-place-get.js';
 
 /**
  * The largest JSON answer read (CLI.md): a page of the listing is far smaller, and a hostile or
@@ -11,8 +12,14 @@ import { keepPool } from './connections.js';
 const MAX_JSON_MIB = 16;
 const MAX_JSON_BYTES = MAX_JSON_MIB * 1024 * 1024;
 
-/** One pool of keep-alive connections for the whole run: a batch of files reuses them. */
-const sharedAgent = () => keepPool(() => new Agent());
+/**
+ * undici, with one pool of keep-alive connections for the whole run (a batch of files reuses
+ * them); loaded by the first request that needs it, which a download does not (in-place-get.ts).
+ */
+async function undici() {
+  const { Agent, request } = await import('undici');
+  return { request, dispatcher: keepPool(() => new Agent()) };
+}
 
 /** An error answer of the server (API.md, "Errors"), with its code and the whole body. */
 export class ApiError extends CliError {
@@ -78,19 +85,31 @@ export class ApiClient {
 
   /** The response of a successful request, body unread; an error answer becomes an ApiError. */
   async send(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<Dispatcher.ResponseData> {
-    const url = new URL(path, this.origin);
-    for (const [name, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(name, value);
-    }
-    const headers: Record<string, string> = { ...options.headers };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const url = this.urlOf(path, options.query);
+    const headers = this.headersWith(options.headers);
     let body: string | Readable | undefined = options.body;
     if (options.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    const response = await this.guard(() => request(url, { method, headers, body, signal: options.signal, dispatcher: sharedAgent() }));
-    if (response.statusCode >= 400) throw await this.toApiError(response);
+    const { request, dispatcher } = await undici();
+    const response = await this.guard(() => request(url, { method, headers, body, signal: options.signal, dispatcher }));
+    if (response.statusCode >= 400) {
+      const text = await this.guard(() => this.readBounded(response));
+      throw this.toApiError(response.statusCode, response.headers, text);
+    }
+    return response;
+  }
+
+  /** A GET of file content, its body unread, to be read in place (in-place-get.ts); an error answer becomes an ApiError. */
+  async download(path: string, options: Pick<RequestOptions, 'query' | 'headers'> = {}): Promise<InPlaceResponse> {
+    const url = this.urlOf(path, options.query);
+    const headers = this.headersWith(options.headers);
+    const response = await this.guard(() => inPlaceGet(url, headers));
+    if (response.statusCode >= 400) {
+      const text = await this.guard(() => this.readDownloadText(response));
+      throw this.toApiError(response.statusCode, response.headers, text);
+    }
     return response;
   }
 
@@ -112,29 +131,61 @@ export class ApiClient {
     }
   }
 
+  private urlOf(path: string, query: RequestOptions['query'] = {}): URL {
+    const url = new URL(path, this.origin);
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(name, value);
+    }
+    return url;
+  }
+
+  private headersWith(headers: Record<string, string> = {}): Record<string, string> {
+    return this.token ? { ...headers, authorization: `Bearer ${this.token}` } : { ...headers };
+  }
+
+  private tooLarge(): CliError {
+    return new CliError('RESPONSE_TOO_LARGE', `${this.origin} sent an answer larger than ${MAX_JSON_MIB} MiB: refused`, EXIT.failure);
+  }
+
   /**
    * The body as text, refused once it passes MAX_JSON_BYTES: up front when Content-Length
    * says so, else while it streams in, before more than that is held.
    */
   private async readBounded(response: Dispatcher.ResponseData): Promise<string> {
-    const tooLarge = () => {
+    if (Number(response.headers['content-length']) > MAX_JSON_BYTES) {
       response.body.destroy();
-      return new CliError('RESPONSE_TOO_LARGE', `${this.origin} sent an answer larger than ${MAX_JSON_MIB} MiB: refused`, EXIT.failure);
-    };
-    if (Number(response.headers['content-length']) > MAX_JSON_BYTES) throw tooLarge();
+      throw this.tooLarge();
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of response.body) {
       size += (chunk as Buffer).length;
-      if (size > MAX_JSON_BYTES) throw tooLarge();
+      if (size > MAX_JSON_BYTES) {
+        response.body.destroy();
+        throw this.tooLarge();
+      }
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks, size).toString('utf8');
   }
 
-  private async toApiError(response: Dispatcher.ResponseData): Promise<ApiError> {
-    const { statusCode } = response;
-    const text = await this.guard(() => this.readBounded(response));
+  /** readBounded, for the answer to a download. */
+  private async readDownloadText(response: InPlaceResponse): Promise<string> {
+    if (Number(response.headers['content-length']) > MAX_JSON_BYTES) {
+      response.abort();
+      throw this.tooLarge();
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    await response.drain((piece) => {
+      size += piece.length;
+      if (size > MAX_JSON_BYTES) throw this.tooLarge();
+      chunks.push(Buffer.from(piece));
+    });
+    return Buffer.concat(chunks, size).toString('utf8');
+  }
+
+  private toApiError(statusCode: number, headers: Record<string, string | string[] | undefined>, text: string): ApiError {
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(text) as Record<string, unknown>;
@@ -147,7 +198,7 @@ export class ApiClient {
     if (Array.isArray(body.owners)) message = `${message} (owners: ${body.owners.join(', ')}): choose one with --owner`;
     // 507 is the storage's answer (full, or the user's quota), which the message itself explains.
     if (statusCode >= 500 && code !== 'INSUFFICIENT_STORAGE') message = `server error (${statusCode} ${code}): ${message}`;
-    const retryAfter = response.headers['retry-after'];
+    const retryAfter = headers['retry-after'];
     if (statusCode === 429 && typeof retryAfter === 'string') message = `${message}; retry in ${retryAfter} seconds`;
     const retrySeconds = statusCode === 429 && typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
     return new ApiError(statusCode, code, message, body, retrySeconds);
@@ -168,6 +219,11 @@ const NETWORK_REASONS: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'timed out while receiving',
   UND_ERR_CLOSED: 'the connection was closed',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the answer was cut short',
+  // in-place-get.ts
+  CONNECTION_CLOSED: 'the server closed the connection',
+  RESPONSE_CUT_SHORT: 'the answer was cut short',
+  CONNECT_TIMEOUT: 'timed out while connecting',
+  RESPONSE_TIMEOUT: 'timed out waiting for an answer',
 };
 
 function networkFailure(error: unknown): string | undefined {

@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { ROUTES } from '@cloudstore/shared/routes';
 import { parseReprDigest } from '@cloudstore/shared/repr-digest';
 import { CliError, EXIT } from '../errors.js';
@@ -8,11 +7,12 @@ import { ResumeStates } from '../local/resume-state.js';
 import { appendHashing, partPathOf, promoteVerified } from '../local/verified-write.js';
 import type { Progress } from '../terminal/progress.js';
 import { ApiError, type ApiClient } from './client.js';
+import type { InPlaceResponse } from './in-place-get.js';
 import { withRetries, type RetryPolicy } from './retries.js';
 
 /** A download under way: the body still to read, and what it must hash to. */
 export interface Download {
-  body: Readable;
+  body: Pick<InPlaceResponse, 'drain' | 'abort'>;
   /** The whole file's size, from Content-Length or Content-Range; unknown if the server streamed without it. */
   size: number | undefined;
   /** Where the body starts in the file: 0 unless a range was served. */
@@ -35,23 +35,23 @@ export async function startDownload(
   resume?: ResumePoint,
 ): Promise<Download> {
   const headers: Record<string, string> = resume ? { range: `bytes=${resume.offset}-`, 'if-match': resume.etag } : {};
-  const response = await client.send('GET', ROUTES.myDrive, { query: { filename, owner }, headers });
+  const response = await client.download(ROUTES.myDrive, { query: { filename, owner }, headers });
   const declared = parseReprDigest(response.headers['repr-digest']);
   const sha256 = declared.ok && declared.sha256 !== undefined ? Buffer.from(declared.sha256, 'hex') : undefined;
   if (!sha256) {
-    response.body.destroy();
+    response.abort();
     throw new CliError('DIGEST_MISSING', 'the server sent no Repr-Digest, so the download cannot be checked', EXIT.integrity);
   }
   const served = servedRange(response.statusCode, response.headers);
   // Appended at the wrong place, a range would make a whole file of the wrong bytes.
   if (!served || (resume && served.offset !== 0 && served.offset !== resume.offset)) {
-    response.body.destroy();
+    response.abort();
     throw new CliError('BAD_RANGE', 'the server answered the resumed download with another range than asked', EXIT.failure);
   }
   const contentType = response.headers['content-type'];
   const etag = response.headers.etag;
   return {
-    body: response.body,
+    body: response,
     ...served,
     sha256,
     etag: typeof etag === 'string' ? etag : undefined,
@@ -118,7 +118,12 @@ export async function downloadToFile(
       run.notice(`resuming at ${run.describeBytes(started.offset)} of ${run.describeBytes(started.size ?? 0)}`);
     }
     isFirstTry = false;
-    if (started.etag) await states.save(key, { origin: client.origin, etag: started.etag });
+    try {
+      if (started.etag) await states.save(key, { origin: client.origin, etag: started.etag });
+    } catch (error) {
+      started.body.abort();
+      throw error;
+    }
     const progress = run.progress(started.size, started.offset);
     try {
       const actual = await client.guard(() =>

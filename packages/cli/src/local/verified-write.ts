@@ -1,15 +1,15 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { access, open, rename, rm, truncate } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { writeSync } from 'node:fs';
+import { access, open, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
+import type { InPlaceResponse } from '../api/in-place-get.js';
 import { CliError, EXIT } from '../errors.js';
 import type { Progress } from '../terminal/progress.js';
-import { watchChunks } from './watch-chunks.js';
 
 export interface VerifiedWrite {
-  source: Readable;
+  /** A download's body, unread. */
+  source: Pick<InPlaceResponse, 'drain' | 'abort'>;
   /** The SHA-256 the bytes must have (the server's Repr-Digest). */
   sha256: Buffer;
   progress: Progress;
@@ -34,38 +34,39 @@ export const partPathOf = (target: string) => `${target}.cloudstore-part`;
 /**
  * Appends `source` to the part file from `offset` on (the part is cut there first; offset 0
  * starts it over) and returns the SHA-256 of the part's first `offset` bytes followed by
- * them. The existing prefix is hashed again from the disk rather than from a saved hash
- * state: Node cannot save one, and reading a local prefix back costs far less than fetching
- * it. When this settles, the part file holds exactly the bytes hashed.
+ * them. Each piece is hashed and written as it is read, while it is still in the CPU's cache
+ * (in-place-get.ts): a synchronous write of a piece just read costs a fraction of a write
+ * handed to another thread. The existing prefix is hashed again from the disk rather than
+ * from a saved hash state: Node cannot save one, and reading a local prefix back costs far
+ * less than fetching it. When this settles, even on a broken connection, the part file holds
+ * every byte received: the next try resumes after the last one.
  */
 export async function appendHashing(write: VerifiedWrite, part: string, offset: number): Promise<Buffer> {
   const hash = createHash('sha256');
-  if (offset > 0) {
-    await truncate(part, offset);
-    await hashPrefix(part, offset, hash);
-  }
-  const sink = createWriteStream(part, { flags: offset > 0 ? 'r+' : 'w', start: offset, highWaterMark: IO_CHUNK_BYTES });
-  const watcher = watchChunks((chunk) => {
-    hash.update(chunk);
-    write.progress.advance(chunk.length);
-  });
-  // Not `pipeline`: on a broken connection it would destroy the file stream, which drops the
-  // bytes it holds. Ending it instead writes every byte received (and hashed), so that the
-  // next try resumes after the last byte received rather than the last byte flushed.
-  let sourceFailure: unknown;
-  write.source.once('error', (error) => {
-    sourceFailure = error;
-    write.source.unpipe(watcher);
-    watcher.end();
-  });
-  write.source.pipe(watcher).pipe(sink);
+  let file: FileHandle;
   try {
-    await finished(sink);
+    if (offset > 0) {
+      await truncate(part, offset);
+      await hashPrefix(part, offset, hash);
+    }
+    file = await open(part, offset > 0 ? 'r+' : 'w');
   } catch (error) {
-    write.source.destroy();
+    write.source.abort();
     throw error;
   }
-  if (sourceFailure !== undefined) throw sourceFailure;
+  let position = offset;
+  try {
+    await write.source.drain((piece) => {
+      hash.update(piece);
+      for (let written = 0; written < piece.length;) {
+        written += writeSync(file.fd, piece, written, piece.length - written, position + written);
+      }
+      position += piece.length;
+      write.progress.advance(piece.length);
+    });
+  } finally {
+    await file.close();
+  }
   return hash.digest();
 }
 
@@ -106,16 +107,12 @@ export async function promoteVerified(
 
 /** Streams to `sink` (standard output) while hashing; bytes already written cannot be taken back, but the exit code says so. */
 export async function writeVerified(write: VerifiedWrite, sink: Writable): Promise<void> {
-  const sha256 = await copyHashing(write, sink, { end: false });
-  if (!sha256.equals(write.sha256)) throw mismatch('what was written to standard output is corrupt');
-}
-
-async function copyHashing(write: VerifiedWrite, sink: Writable, options: { end?: boolean } = {}): Promise<Buffer> {
   const hash = createHash('sha256');
-  const watcher = watchChunks((chunk) => {
-    hash.update(chunk);
-    write.progress.advance(chunk.length);
+  await write.source.drain((piece) => {
+    hash.update(piece);
+    write.progress.advance(piece.length);
+    // The piece is the read buffer itself: reading waits until it is written out.
+    return new Promise((resolve, reject) => sink.write(piece, (error) => (error ? reject(error) : resolve())));
   });
-  await pipeline(write.source, watcher, sink, options);
-  return hash.digest();
+  if (!hash.digest().equals(write.sha256)) throw mismatch('what was written to standard output is corrupt');
 }
