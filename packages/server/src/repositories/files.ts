@@ -2,6 +2,7 @@ import { ContentOwnerRepository } from './content-owners.js';
 import { UsageLedger } from './usage.js';
 import type { Knex } from 'knex';
 import { dialectOf } from '../db/open.js';
+import type { PreparedReads } from '../db/prepared-reads.js';
 
 /** A file as the services see it: its row, its owner's name and its content. */
 export interface FileRecord {
@@ -59,6 +60,14 @@ const FILE_COLUMNS = [
   'blobs.damaged_at as damagedAt',
 ];
 
+/** `findOwned` as one prepared statement: the query of every download. */
+const OWNED_FILE_SQL =
+  'select files.id as id, files.owner_id as ownerId, users.username as ownerName, files.filename as filename,' +
+  ' files.blob_id as blobId, blobs.sha256 as sha256, blobs.size as size, files.content_type as contentType,' +
+  ' files.created_at as createdAt, files.updated_at as updatedAt, blobs.damaged_at as damagedAt' +
+  ' from files join users on users.id = files.owner_id join blobs on blobs.id = files.blob_id' +
+  ' where files.owner_id = ? and files.filename = ? limit 1';
+
 /**
  * Files, their readers (`file_access`, the owner included) and the content they point at
  * (`blobs`, reference-counted). Pass a transaction to make several calls one unit.
@@ -66,7 +75,11 @@ const FILE_COLUMNS = [
 export class FileRepository {
   private readonly isMysql: boolean;
 
-  constructor(private readonly db: Knex) {
+  /** `reads`: for a repository outside any transaction, where `findOwned` may skip Knex. */
+  constructor(
+    private readonly db: Knex,
+    private readonly reads?: PreparedReads,
+  ) {
     this.isMysql = dialectOf(db) === 'mysql';
   }
 
@@ -75,7 +88,9 @@ export class FileRepository {
   }
 
   async findOwned(ownerId: number, filename: string): Promise<FileRecord | undefined> {
-    const row = await this.files().where('files.owner_id', ownerId).andWhere('files.filename', filename).first();
+    const row = this.reads
+      ? await this.reads.first<Record<string, unknown>>(OWNED_FILE_SQL, [ownerId, filename])
+      : await this.files().where('files.owner_id', ownerId).andWhere('files.filename', filename).first();
     return row ? toFile(row) : undefined;
   }
 

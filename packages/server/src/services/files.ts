@@ -1,6 +1,7 @@
 import { MEDIA_TYPE_MAX_BYTES, SHA256_HEX_PATTERN, isMediaType, normalizeFilename, type UploadReply } from '@cloudstore/shared';
 import type { Knex } from 'knex';
 import type { Readable, Writable } from 'node:stream';
+import type { PreparedReads } from '../db/prepared-reads.js';
 import { AppError, contentDamaged, fileNotFound, validationFailed } from '../errors.js';
 import { AuditRepository } from '../repositories/audit.js';
 import { ContentOwnerRepository } from '../repositories/content-owners.js';
@@ -42,6 +43,8 @@ export function checkedFilename(raw: string | undefined): string {
 export class FileService {
   constructor(
     private readonly db: Knex,
+    /** Reads outside any transaction, without Knex's query building (the download's file). */
+    private readonly reads: PreparedReads,
     private readonly store: BlobStore,
     private readonly disclosure: Disclosure,
     private readonly maxUploadBytes: number,
@@ -81,9 +84,10 @@ export class FileService {
    * else the caller's own, else the one file of that name shared with them. Anything the caller
    * may not read is FILE_NOT_FOUND.
    */
-  async resolve(caller: SessionUser, rawFilename: string | undefined, owner?: string, db: Knex = this.db): Promise<ResolvedFile> {
+  async resolve(caller: SessionUser, rawFilename: string | undefined, owner?: string, within?: Knex.Transaction): Promise<ResolvedFile> {
     const filename = checkedFilename(rawFilename);
-    const files = new FileRepository(db);
+    const db = within ?? this.db;
+    const files = within ? new FileRepository(within) : new FileRepository(this.db, this.reads);
     if (owner !== undefined) {
       const ownerRow = await new UserRepository(db).findByName(owner);
       const file = ownerRow ? await files.findOwned(ownerRow.id, filename) : undefined;
