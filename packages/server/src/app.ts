@@ -204,7 +204,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const secrets = new SecretRepository(db);
   const disclosure = await Disclosure.open(config, secrets);
   const signingKey = await tokenSigningKey(config, secrets);
-  const files = new FileService(db, reads, store, disclosure, config.maxUploadBytes, config.quotaBytes ?? null);
+  const files = new FileService(db, store, disclosure, config.maxUploadBytes, config.quotaBytes ?? null);
   const claims = new ClaimService(db, store, files, disclosure);
   // Before the server listens: nothing uploads yet, so every unrecorded blob is a crash's leftover.
   // Only the file store's instance is alone: on S3 another instance may be uploading, and the

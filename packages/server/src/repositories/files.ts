@@ -2,7 +2,6 @@ import { ContentOwnerRepository } from './content-owners.js';
 import { UsageLedger } from './usage.js';
 import type { Knex } from 'knex';
 import { dialectOf } from '../db/open.js';
-import type { PreparedReads } from '../db/prepared-reads.js';
 
 /** A file as the services see it: its row, its owner's name and its content. */
 export interface FileRecord {
@@ -60,13 +59,14 @@ const FILE_COLUMNS = [
   'blobs.damaged_at as damagedAt',
 ];
 
-/** `findOwned` as one prepared statement: the query of every download. */
-const OWNED_FILE_SQL =
-  'select files.id as id, files.owner_id as ownerId, users.username as ownerName, files.filename as filename,' +
+/**
+ * FILE_COLUMNS in SQL, for queries written out (prepared-reads.ts), with the owner's row as
+ * `owners`: a file's columns are null when a left join found none.
+ */
+export const FILE_COLUMNS_SQL =
+  'files.id as id, files.owner_id as ownerId, owners.username as ownerName, files.filename as filename,' +
   ' files.blob_id as blobId, blobs.sha256 as sha256, blobs.size as size, files.content_type as contentType,' +
-  ' files.created_at as createdAt, files.updated_at as updatedAt, blobs.damaged_at as damagedAt' +
-  ' from files join users on users.id = files.owner_id join blobs on blobs.id = files.blob_id' +
-  ' where files.owner_id = ? and files.filename = ? limit 1';
+  ' files.created_at as createdAt, files.updated_at as updatedAt, blobs.damaged_at as damagedAt';
 
 /**
  * Files, their readers (`file_access`, the owner included) and the content they point at
@@ -75,11 +75,7 @@ const OWNED_FILE_SQL =
 export class FileRepository {
   private readonly isMysql: boolean;
 
-  /** `reads`: for a repository outside any transaction, where `findOwned` may skip Knex. */
-  constructor(
-    private readonly db: Knex,
-    private readonly reads?: PreparedReads,
-  ) {
+  constructor(private readonly db: Knex) {
     this.isMysql = dialectOf(db) === 'mysql';
   }
 
@@ -88,9 +84,7 @@ export class FileRepository {
   }
 
   async findOwned(ownerId: number, filename: string): Promise<FileRecord | undefined> {
-    const row = this.reads
-      ? await this.reads.first<Record<string, unknown>>(OWNED_FILE_SQL, [ownerId, filename])
-      : await this.files().where('files.owner_id', ownerId).andWhere('files.filename', filename).first();
+    const row = await this.files().where('files.owner_id', ownerId).andWhere('files.filename', filename).first();
     return row ? toFile(row) : undefined;
   }
 
@@ -270,7 +264,7 @@ export class FileRepository {
   }
 }
 
-function toFile(row: Record<string, unknown>): FileRecord {
+export function toFile(row: Record<string, unknown>): FileRecord {
   return {
     id: Number(row.id),
     ownerId: Number(row.ownerId),
