@@ -22,7 +22,9 @@ export async function runLoginFlood(context: BenchContext): Promise<void> {
   for (const store of context.cloudStores) {
     const idleLabel = `idle, median (${store.label})`;
     const floodLabel = `during the login flood, median (${store.label})`;
-    context.progress(`login flood (${store.label}): ${repetitions} × (${probes} downloads idle, then as many during ${loops} loops of logins)`);
+    context.progress(
+      `login flood (${store.label}): ${repetitions} × (${probes} downloads idle, then as many during ${loops} loops of logins)`,
+    );
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       await store.rawUpload(file, FILE_NAME);
@@ -87,7 +89,9 @@ function download(url: string, headers: Record<string, string>, agent: Agent): P
     get(url, { agent, headers }, (response) => {
       let received = 0;
       response.on('data', (chunk: Buffer) => (received += chunk.length));
-      response.on('end', () => (response.statusCode === 200 ? resolve(received) : reject(new Error(`a download answered ${response.statusCode}`))));
+      response.on('end', () =>
+        response.statusCode === 200 ? resolve(received) : reject(new Error(`a download answered ${response.statusCode}`)),
+      );
       response.on('error', reject);
     }).on('error', reject);
   });
@@ -98,7 +102,11 @@ function download(url: string, headers: Record<string, string>, agent: Agent): P
  * every loop has had a login answered (the hashing threads are busy by then). Any answer but
  * 200 fails the run: the flood is of valid logins, which no limit may refuse.
  */
-async function duringLoginFlood<T>(store: CloudStore, loops: number, during: () => Promise<T>): Promise<{ result: T; loginsPerSecond: number }> {
+async function duringLoginFlood<T>(
+  store: CloudStore,
+  loops: number,
+  during: () => Promise<T>,
+): Promise<{ result: T; loginsPerSecond: number }> {
   const body = JSON.stringify({ username: store.username, password: store.password });
   let isStopped = false;
   let answered = 0;

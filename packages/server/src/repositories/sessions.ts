@@ -42,7 +42,11 @@ export class SessionRepository {
   }
 
   /** `find`, and the user's own file named `filename` (null when they have none), in one query. */
-  async findWithOwnFile(tokenId: string, now: number, filename: string): Promise<{ session: SessionUser; ownFile: FileRecord | null } | undefined> {
+  async findWithOwnFile(
+    tokenId: string,
+    now: number,
+    filename: string,
+  ): Promise<{ session: SessionUser; ownFile: FileRecord | null } | undefined> {
     const row = await this.reads.first<Record<string, unknown>>(SESSION_WITH_OWN_FILE_SQL, [filename, tokenId, now]);
     if (!row) return undefined;
     const session = { userId: Number(row.userId), username: String(row.username), tokenId };
