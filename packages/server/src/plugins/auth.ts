@@ -11,7 +11,7 @@ import type { AccountService, TokenSigner } from '../services/accounts.js';
 
 const ISSUER = 'cloudstore';
 const AUDIENCE = 'cloudstore';
-/** Verified token strings remembered (a few hundred bytes each). */
+/** Verified tokens remembered (their digests and claims, a few hundred bytes each). */
 const VERIFIED_TOKENS_CACHED = 1000;
 
 declare module 'fastify' {
@@ -57,10 +57,10 @@ export const authPlugin = fp(async (app: FastifyInstance, { config, signingKey, 
     allowedIss: ISSUER,
     allowedAud: AUDIENCE,
     requiredClaims: ['exp', 'iss', 'aud'],
-    // A token string that passed every check is not checked again (its signature is the same bytes
-    // under the same key) while it is live: each use still checks its expiry, and its session row.
+    // A token that passed every check is remembered (by its SHA-256) and not verified again (the
+    // same bytes under the same key) while it is live: each use still checks its expiry, and the
+    // session row is read on every request all the same.
     cache: VERIFIED_TOKENS_CACHED,
-    cacheKeyBuilder: (token: string) => token,
   });
 
   app.decorate('tokenSigner', { sign: (payload: { sub: string; jti: string; name: string }) => sign(payload) });
