@@ -9,6 +9,7 @@ import { runDiskWrites } from './cases/disk-writes.js';
 import { runResumable } from './cases/resumable.js';
 import { runHashing } from './cases/hashing.js';
 import { runListing } from './cases/listing.js';
+import { runLoginFlood } from './cases/login-flood.js';
 import { runMemory } from './cases/memory.js';
 import { runProfile } from './cases/profile.js';
 import { runSmallRequests } from './cases/small-requests.js';
@@ -41,6 +42,7 @@ const RUNNERS: [CaseId[], CaseRunner][] = [
   [['claim'], runClaim],
   [['concurrent'], runConcurrent],
   [['small-requests'], runSmallRequests],
+  [['login-flood'], runLoginFlood],
   [['memory'], runMemory],
   [['stalled-uploads'], runStalledUploads],
   [['s3'], runS3],

@@ -10,6 +10,7 @@ export const CASE_IDS = [
   'claim',
   'concurrent',
   'small-requests',
+  'login-flood',
   'memory',
   'stalled-uploads',
   's3',

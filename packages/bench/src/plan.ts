@@ -16,6 +16,8 @@ export interface Plan {
   singleStreamUploads: number;
   /** autocannon runs: for `seconds`, or for `amount` requests when set (quick: a fixed small count is faster than autocannon's 1 s minimum). */
   smallRequests: { seconds: number; amount: number | null; connections: number; repetitions: number; fileSize: number };
+  /** Downloads timed one after another, idle and during `loops` loops of logins, per repetition. */
+  loginFlood: { probes: number; loops: number; repetitions: number; fileSize: number };
   listingCounts: { small: number; large: number };
   /** Sizes of the S3 case (our server on s3rver against the AWS SDK on the same s3rver); the largest is judged. */
   s3Sizes: number[];
@@ -45,6 +47,12 @@ export function makePlan(options: BenchOptions): Plan {
     smallRequests: options.quick
       ? { seconds: 1, amount: 200, connections: 4, repetitions: 1, fileSize: 4 * KiB }
       : { seconds: 4, amount: null, connections: 16, repetitions: options.repetitions ?? 3, fileSize: 4 * KiB },
+    loginFlood: {
+      probes: options.quick ? 20 : 300,
+      loops: 8,
+      repetitions: options.repetitions ?? (options.quick ? 1 : 5),
+      fileSize: 4 * KiB,
+    },
     listingCounts: options.quick ? { small: 100, large: 1000 } : { small: 1000, large: 1_000_000 },
     // s3rver writes every object to disk and hashes it: 1 GiB would make the case take minutes.
     s3Sizes: options.sizes ?? (options.quick ? [MiB] : [MiB, 64 * MiB, 256 * MiB]),

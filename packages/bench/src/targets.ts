@@ -54,6 +54,13 @@ export const TARGETS = {
     'at-least',
     0.2,
   ),
+  loginFlood: target(
+    'small-download-login-flood',
+    'login-flood',
+    '4 KiB download median latency during a login flood (8 loops of valid logins) ÷ idle',
+    'at-most',
+    10,
+  ),
   serverRss: target('server-rss', 'memory', 'server peak RSS above idle during big upload + download', 'at-most', 48, 'MiB'),
   stalledUploadsRss: target(
     'stalled-uploads-rss',

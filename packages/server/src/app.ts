@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { DEFAULT_AUDIT_RETENTION_DAYS, type BlobStoreConfig, type Config } from './config.js';
 import { dialectOf, openDatabase } from './db/open.js';
+import { openPreparedReads } from './db/prepared-reads.js';
 import { BlobObjectRepository } from './repositories/blob-objects.js';
 import { ResumableUploadRepository } from './repositories/resumable-uploads.js';
 import type { BlobStore } from './store/blob-store.js';
@@ -168,15 +169,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     // JSON fields keep their natural types: never coerce a number into a string or back.
     ajv: { customOptions: { coerceTypes: false } },
   });
+  const reads = openPreparedReads(db);
   app.addHook('onClose', async () => {
     deadlines.close();
+    await reads.close();
     await db.destroy();
   });
   // Fastify parses text/plain by default; API.md accepts JSON, multipart and raw bytes only.
   app.removeContentTypeParser('text/plain');
 
   const users = new UserRepository(db);
-  const sessions = new SessionRepository(db);
+  const sessions = new SessionRepository(db, reads);
   const passwords = await Passwords.create(config.hashConcurrency, config.passwordHashCost);
   app.addHook('onClose', () => passwords.close());
   const accounts = new AccountService(

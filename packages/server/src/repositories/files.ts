@@ -60,6 +60,15 @@ const FILE_COLUMNS = [
 ];
 
 /**
+ * FILE_COLUMNS in SQL, for queries written out (prepared-reads.ts), with the owner's row as
+ * `owners`: a file's columns are null when a left join found none.
+ */
+export const FILE_COLUMNS_SQL =
+  'files.id as id, files.owner_id as ownerId, owners.username as ownerName, files.filename as filename,' +
+  ' files.blob_id as blobId, blobs.sha256 as sha256, blobs.size as size, files.content_type as contentType,' +
+  ' files.created_at as createdAt, files.updated_at as updatedAt, blobs.damaged_at as damagedAt';
+
+/**
  * Files, their readers (`file_access`, the owner included) and the content they point at
  * (`blobs`, reference-counted). Pass a transaction to make several calls one unit.
  */
@@ -255,7 +264,7 @@ export class FileRepository {
   }
 }
 
-function toFile(row: Record<string, unknown>): FileRecord {
+export function toFile(row: Record<string, unknown>): FileRecord {
   return {
     id: Number(row.id),
     ownerId: Number(row.ownerId),

@@ -23,12 +23,12 @@ export async function fileRoutes(app: FastifyInstance, { files, claims, verifica
   app.get<{ Querystring: FileQuery }>(
     ROUTES.myDrive,
     {
-      onRequest: app.authenticate,
+      onRequest: app.authenticateWithOwnFile,
       schema: fileRouteSchemas.download,
     },
     async (request, reply) => {
       if (request.query.filename === undefined) throw validationFailed('the filename query parameter is required');
-      const file = await files.resolveServable(request.session, request.query.filename, request.query.owner);
+      const file = await files.resolveServable(request.session, request.query.filename, request.query.owner, request.ownFile);
       return sendContent(request, reply, { ...file, copy: (range, destination) => files.copyContent(file, range, destination) });
     },
   );

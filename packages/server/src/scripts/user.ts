@@ -3,6 +3,7 @@ import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/open.js';
+import { openPreparedReads } from '../db/prepared-reads.js';
 import { AuditRepository } from '../repositories/audit.js';
 import { LoginFailureRepository } from '../repositories/login-failures.js';
 import { RegistrationRepository } from '../repositories/registrations.js';
@@ -33,10 +34,11 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const db = await openDatabase(config);
   const passwords = await Passwords.create(1, config.passwordHashCost);
+  const reads = openPreparedReads(db);
   try {
     const accounts = new AccountService(
       new UserRepository(db),
-      new SessionRepository(db),
+      new SessionRepository(db, reads),
       passwords,
       new LoginLimits(new LoginFailureRepository(db)),
       new RegistrationLimits(new RegistrationRepository(db), 0),
@@ -49,6 +51,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await passwords.close();
+    await reads.close();
     await db.destroy();
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from '@cloudstore/shared';
 import { AppError, validationFailed } from '../errors.js';
 import type { AuditRepository } from '../repositories/audit.js';
+import type { FileRecord } from '../repositories/files.js';
 import type { SessionRepository, SessionUser } from '../repositories/sessions.js';
 import type { UserRepository, UserRow } from '../repositories/users.js';
 import type { LoginLimits } from './login-limits.js';
@@ -93,6 +94,11 @@ export class AccountService {
   /** The live session behind a verified token id, or null when it was revoked or has expired. */
   async session(tokenId: string): Promise<SessionUser | null> {
     return (await this.sessions.find(tokenId, this.clock())) ?? null;
+  }
+
+  /** `session`, and in the same query the user's own file named `filename` (null when none): a download's lookups. */
+  async sessionWithOwnFile(tokenId: string, filename: string): Promise<{ session: SessionUser; ownFile: FileRecord | null } | null> {
+    return (await this.sessions.findWithOwnFile(tokenId, this.clock(), filename)) ?? null;
   }
 
   /** `/me`: counts kept per user, and the user's share of the contents they own with others. */

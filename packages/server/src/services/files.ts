@@ -79,10 +79,17 @@ export class FileService {
   /**
    * Which file NAME means to the caller (API.md, "Download"): with `owner`, that owner's file;
    * else the caller's own, else the one file of that name shared with them. Anything the caller
-   * may not read is FILE_NOT_FOUND.
+   * may not read is FILE_NOT_FOUND. `ownFile`: the caller's own file of that name, when already
+   * read along with the session (null: they have none).
    */
-  async resolve(caller: SessionUser, rawFilename: string | undefined, owner?: string, db: Knex = this.db): Promise<ResolvedFile> {
+  async resolve(
+    caller: SessionUser,
+    rawFilename: string | undefined,
+    owner?: string,
+    { within, ownFile }: { within?: Knex.Transaction; ownFile?: FileRecord | null } = {},
+  ): Promise<ResolvedFile> {
     const filename = checkedFilename(rawFilename);
+    const db = within ?? this.db;
     const files = new FileRepository(db);
     if (owner !== undefined) {
       const ownerRow = await new UserRepository(db).findByName(owner);
@@ -90,7 +97,7 @@ export class FileService {
       if (!file || !(await files.canRead(caller.userId, file.id))) throw fileNotFound(filename);
       return { ...file, isOwner: file.ownerId === caller.userId };
     }
-    const own = await files.findOwned(caller.userId, filename);
+    const own = ownFile === undefined ? await files.findOwned(caller.userId, filename) : ownFile;
     if (own) return { ...own, isOwner: true };
     const shared = await files.findSharedWith(caller.userId, filename);
     if (shared.length === 0) throw fileNotFound(filename);
@@ -103,8 +110,13 @@ export class FileService {
   }
 
   /** The file NAME means, as `resolve`, when its bytes may be served: damaged content is 503 CONTENT_DAMAGED. */
-  async resolveServable(caller: SessionUser, rawFilename: string | undefined, owner?: string): Promise<ResolvedFile> {
-    const file = await this.resolve(caller, rawFilename, owner);
+  async resolveServable(
+    caller: SessionUser,
+    rawFilename: string | undefined,
+    owner?: string,
+    ownFile?: FileRecord | null,
+  ): Promise<ResolvedFile> {
+    const file = await this.resolve(caller, rawFilename, owner, { ownFile });
     if (file.isDamaged) throw contentDamaged(`'${file.filename}'`);
     return file;
   }
@@ -280,7 +292,7 @@ export class FileService {
   /** Owner only; every friend loses access with the file. */
   async delete(caller: SessionUser, rawFilename: string | undefined, owner?: string): Promise<{ filename: string; deleted: true }> {
     const { filename, released } = await inTransaction(this.db, async (trx) => {
-      const file = await this.resolve(caller, rawFilename, owner, trx);
+      const file = await this.resolve(caller, rawFilename, owner, { within: trx });
       const files = new FileRepository(trx);
       const current = await files.lockFile(file.id);
       if (!current) throw fileNotFound(file.filename);

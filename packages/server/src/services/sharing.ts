@@ -132,7 +132,7 @@ export class SharingService {
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const outcome = await inTransaction(this.db, async (trx) => {
-        const file = await this.files.resolve(caller, body.filename, body.owner, trx);
+        const file = await this.files.resolve(caller, body.filename, body.owner, { within: trx });
         const sharing = new SharingRepository(trx);
         if ((await sharing.lockOwner(file.id)) !== file.ownerId) return { isStale: true as const };
         // The event of the change, in its transaction: the file and its owner as they were.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, readSync } from 'node:fs';
 import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -21,6 +21,13 @@ const RESUMABLE_CHECKPOINT_BYTES = 256 * 1024 * 1024;
 const RESUMABLE_KEY = /^[0-9a-f]{32}$/;
 /** Slabs of one append being written while the next fills. */
 const RESUMABLE_SLABS_IN_FLIGHT = 3;
+/**
+ * Ranges up to this size are read with one synchronous open, read and close: three trips through
+ * libuv's thread pool cost a small download more than the read itself (a page-cache copy of a few
+ * microseconds), and a pool busy with large transfers would make every small download wait. A
+ * read from a cold disk blocks the event loop for that read's time, as nginx's reads do.
+ */
+const SMALL_READ_BYTES = 64 * 1024;
 
 /** Temporary files that this process is writing or holds staged: never a crash's leftovers. */
 const liveTemporaries = new Set<string>();
@@ -148,9 +155,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   async copyTo(sha256: string, range: ByteRange, destination: Writable): Promise<void> {
+    const length = range.end - range.start + 1;
+    if (length <= SMALL_READ_BYTES) return writeFlushed(destination, this.readSmall(sha256, range.start, length));
     const handle = await open(this.pathOf(sha256), 'r');
     try {
-      const length = range.end - range.start + 1;
       const size = Math.max(1, Math.min(IO_CHUNK_BYTES, length));
       // Two buffers: one is read into while the other is being flushed to the socket.
       const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
@@ -169,6 +177,22 @@ export class FsBlobStore implements BlobStore {
       await Promise.all(flushed);
     } finally {
       await handle.close();
+    }
+  }
+
+  private readSmall(sha256: string, start: number, length: number): Buffer {
+    const descriptor = openSync(this.pathOf(sha256), 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const bytesRead = readSync(descriptor, buffer, filled, length - filled, start + filled);
+        if (bytesRead === 0) throw new Error(`blob ${sha256} is shorter than its range`);
+        filled += bytesRead;
+      }
+      return buffer;
+    } finally {
+      closeSync(descriptor);
     }
   }
 
