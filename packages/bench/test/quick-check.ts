@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { DATABASE_KINDS, type CaseId } from '../src/options.js';
+import { CASE_IDS, DATABASE_KINDS, type CaseId } from '../src/options.js';
 import { expectedVerdictIds } from '../src/targets.js';
 
 /**
@@ -36,6 +36,17 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** The quick run's cases, by test file: every case in one group (checked by quick-transfers.test.ts). */
+export const QUICK_GROUPS = {
+  transfers: ['raw-upload', 'multipart-upload', 'download', 'hashing', 'disk-writes'],
+  clients: ['cli', 'claim', 'concurrent', 'small-requests', 'login-flood'],
+  memory: ['memory', 'stalled-uploads', 's3', 'profile'],
+  resumable: ['resumable', 'listing'],
+} as const satisfies Record<string, readonly CaseId[]>;
+
+export const ungroupedCases = (): CaseId[] =>
+  CASE_IDS.filter((id) => !Object.values(QUICK_GROUPS).some((group) => (group as readonly CaseId[]).includes(id)));
 
 export async function checkQuickRun(t: Test, cases: readonly CaseId[]): Promise<void> {
   const directory = await mkdtemp(path.join(tmpdir(), 'cloudstore-bench-test-'));

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { checkQuickRun } from './quick-check.js';
+import { checkQuickRun, QUICK_GROUPS } from './quick-check.js';
 
-t.test('pnpm bench --quick: the CLI, claims, concurrent uploads and small requests', (t) =>
-  checkQuickRun(t, ['cli', 'claim', 'concurrent', 'small-requests']),
+t.test('pnpm bench --quick: the CLI, claims, concurrent uploads, small requests and the login flood', (t) =>
+  checkQuickRun(t, QUICK_GROUPS.clients),
 );

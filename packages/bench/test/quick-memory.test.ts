@@ -1,6 +1,4 @@
 import t from 'tap';
-import { checkQuickRun } from './quick-check.js';
+import { checkQuickRun, QUICK_GROUPS } from './quick-check.js';
 
-t.test('pnpm bench --quick: memory, stalled uploads, S3 and the profile', (t) =>
-  checkQuickRun(t, ['memory', 'stalled-uploads', 's3', 'profile']),
-);
+t.test('pnpm bench --quick: memory, stalled uploads, S3 and the profile', (t) => checkQuickRun(t, QUICK_GROUPS.memory));

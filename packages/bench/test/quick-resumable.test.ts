@@ -1,4 +1,4 @@
 import t from 'tap';
-import { checkQuickRun } from './quick-check.js';
+import { checkQuickRun, QUICK_GROUPS } from './quick-check.js';
 
-t.test('pnpm bench --quick: resumable uploads and listing', (t) => checkQuickRun(t, ['resumable', 'listing']));
+t.test('pnpm bench --quick: resumable uploads and listing', (t) => checkQuickRun(t, QUICK_GROUPS.resumable));

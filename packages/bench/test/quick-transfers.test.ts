@@ -1,6 +1,6 @@
 import t from 'tap';
-import { checkQuickRun } from './quick-check.js';
+import { checkQuickRun, QUICK_GROUPS, ungroupedCases } from './quick-check.js';
 
-t.test('pnpm bench --quick: uploads, downloads, hashing and disk writes', (t) =>
-  checkQuickRun(t, ['raw-upload', 'multipart-upload', 'download', 'hashing', 'disk-writes']),
-);
+t.test('pnpm bench --quick: uploads, downloads, hashing and disk writes', (t) => checkQuickRun(t, QUICK_GROUPS.transfers));
+
+t.test('every bench case is in one of the quick groups', async (t) => t.same(ungroupedCases(), []));
