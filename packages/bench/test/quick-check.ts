@@ -39,8 +39,8 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 /** The quick run's cases, by test file: every case in one group (checked by quick-transfers.test.ts). */
 export const QUICK_GROUPS = {
-  transfers: ['raw-upload', 'multipart-upload', 'download', 'hashing', 'disk-writes'],
-  clients: ['cli', 'claim', 'concurrent', 'small-requests', 'login-flood'],
+  transfers: ['raw-upload', 'multipart-upload', 'download', 'hashing', 'disk-writes', 'login-flood'],
+  clients: ['cli', 'claim', 'concurrent', 'small-requests'],
   memory: ['memory', 'stalled-uploads', 's3', 'profile'],
   resumable: ['resumable', 'listing'],
 } as const satisfies Record<string, readonly CaseId[]>;

@@ -1,6 +1,4 @@
 import t from 'tap';
 import { checkQuickRun, QUICK_GROUPS } from './quick-check.js';
 
-t.test('pnpm bench --quick: the CLI, claims, concurrent uploads, small requests and the login flood', (t) =>
-  checkQuickRun(t, QUICK_GROUPS.clients),
-);
+t.test('pnpm bench --quick: the CLI, claims, concurrent uploads and small requests', (t) => checkQuickRun(t, QUICK_GROUPS.clients));
