@@ -347,7 +347,7 @@ async function appendThroughSlab(
         const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
         const piece = chunk.subarray(offset, offset + take);
         const paced = onBytes(piece);
-        piece.copy(slabs.buffer, slabs.offsetOf(slab) + filled);
+        slabs.copyIn(slab, filled, piece);
         filled += take;
         offset += take;
         if (filled === SLAB_BYTES) detach();

@@ -106,7 +106,7 @@ export async function writeThroughSlabs(
           }, FILL_WINDOW_MS);
         }
         const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
-        chunk.copy(slabs.buffer, slabs.offsetOf(slab) + filled, offset, offset + take);
+        slabs.copyIn(slab, filled, chunk.subarray(offset, offset + take));
         filled += take;
         offset += take;
         size += take;
