@@ -50,11 +50,6 @@ async function writeUpload(slabs: SlabPool, sink: { write: (b: Buffer, o: number
   return content;
 }
 
-t.test('upload slabs start on a page boundary; a pool that only counts has no memory to align', async (t) => {
-  t.equal(new SlabPool(4).isPageAligned, true);
-  t.equal(new SlabPool(4, 0).isPageAligned, false);
-});
-
 t.test('whole slabs go to the disk with O_DIRECT, the short last one through the page cache', async (t) => {
   if (!(await takesDirectWrites())) return t.skip('the temp directory does not take O_DIRECT', () => {});
   const slabs = new SlabPool(4);
