@@ -3,8 +3,12 @@ import { AppError } from '../errors.js';
 import type { HashPool } from './hash-pool.js';
 import { SLAB_BYTES, type SlabPool } from './slab-pool.js';
 
-/** Slabs one upload holds at most: one filling while others are written and hashed. */
-const SLABS_PER_UPLOAD = 4;
+/**
+ * Slabs one upload holds at most: one filling while others are written and hashed. Eight, not
+ * four: on a loaded machine the hashing thread and the disk lag now and then by a few slabs, and
+ * with four the socket then waited for a slab 15-30 % of the time (docs/PERFORMANCE.md, issue 18).
+ */
+const SLABS_PER_UPLOAD = 8;
 /**
  * A slab half filled by a client that went quiet goes out (written and hashed as it is) after
  * this long, back to the pool: a stalled or trickling upload holds no buffer that others wait for.
