@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
+import { consumeStream } from './consume-stream.js';
 import type { HashPool } from './hash-pool.js';
 import { SLAB_BYTES, type SlabPool } from './slab-pool.js';
 
@@ -93,30 +94,54 @@ export async function writeThroughSlabs(
     slab = -1;
     filled = 0;
   };
+  const fill = (taken: number) => {
+    slab = taken;
+    held++;
+    fillTimer = setTimeout(() => {
+      if (slab !== -1 && filled > 0) flush();
+    }, FILL_WINDOW_MS);
+  };
+  /** A slab to fill right now, when one is to be had without waiting. */
+  const fillNow = (): boolean => {
+    if (held >= SLABS_PER_UPLOAD || writeError || handle.reserve) return false;
+    const taken = slabs.tryAcquire();
+    if (taken === undefined) return false;
+    fill(taken);
+    return true;
+  };
+  const fillWhenFree = async () => {
+    await whenHeldBelow(SLABS_PER_UPLOAD);
+    if (writeError) throw writeError;
+    await handle.reserve?.(gone.signal);
+    fill(await slabs.acquire(gone.signal));
+  };
+  /** Copies `chunk` from `offset` on into slabs until it is done or a slab must be waited for; returns where it stopped. */
+  const copy = (chunk: Buffer, offset: number): number => {
+    while (offset < chunk.length) {
+      if (slab === -1 && !fillNow()) return offset;
+      const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
+      slabs.copyIn(slab, filled, chunk.subarray(offset, offset + take));
+      filled += take;
+      offset += take;
+      size += take;
+      if (filled === SLAB_BYTES) flush();
+    }
+    return offset;
+  };
+  const copyWaiting = async (chunk: Buffer, offset: number) => {
+    while (offset < chunk.length) {
+      await fillWhenFree();
+      offset = copy(chunk, offset);
+    }
+  };
 
   try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
+    // Synchronous while slabs are free, which is most of the time: no promise per chunk.
+    await consumeStream(source, (chunk) => {
       if (size + chunk.length > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `the file is larger than the limit of ${maxBytes} bytes`);
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (slab === -1) {
-          await whenHeldBelow(SLABS_PER_UPLOAD);
-          if (writeError) throw writeError;
-          await handle.reserve?.(gone.signal);
-          slab = await slabs.acquire(gone.signal);
-          held++;
-          fillTimer = setTimeout(() => {
-            if (slab !== -1 && filled > 0) flush();
-          }, FILL_WINDOW_MS);
-        }
-        const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
-        slabs.copyIn(slab, filled, chunk.subarray(offset, offset + take));
-        filled += take;
-        offset += take;
-        size += take;
-        if (filled === SLAB_BYTES) flush();
-      }
-    }
+      const stopped = copy(chunk, 0);
+      return stopped < chunk.length ? copyWaiting(chunk, stopped) : undefined;
+    });
     if (slab !== -1) flush();
     await whenHeldBelow(1);
     if (writeError) throw writeError;
