@@ -1,23 +1,22 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { SlabSink } from './slab-writer.js';
+import { WRITE_BLOCK_BYTES, type SlabSink } from './slab-writer.js';
 
 /**
- * O_DIRECT wants the buffer, the file position and the length on this boundary (the logical
- * block size of the device, at most a page on the disks we know).
+ * O_DIRECT wants the buffer, the file position and the length on a boundary of the device's
+ * logical block size (at most a page on the disks we know): the slab writer's block.
  */
-const DIRECT_ALIGNMENT = 4096;
-
-const isAligned = (...values: number[]) => values.every((value) => value % DIRECT_ALIGNMENT === 0);
+const isAligned = (...values: number[]) => values.every((value) => value % WRITE_BLOCK_BYTES === 0);
 
 /**
- * A sink that writes whole slabs to `file` with O_DIRECT, straight from the slab to the disk,
- * through a second descriptor of the same file; anything else (the last, partial slab, or a slab
- * that a quiet client left half full, and every slab after it) goes through `handle`, the page
- * cache. Measured on the upload path (docs/PERFORMANCE.md, issue 18): the copy of every byte
- * into the page cache was the server's biggest cost, and its dirty pages were written out only
- * by the final fsync, which then waited for all of them; direct writes reach the disk while the
- * body still arrives. The file is fsynced through `handle` as before: that covers both.
+ * A sink that writes slabs to `file` with O_DIRECT, straight from the slab to the disk, through
+ * a second descriptor of the same file, whenever the slab's length is whole blocks (every slab
+ * but the last: the slab writer keeps positions on the block boundary); the rest goes through
+ * `handle`, the page cache. Measured on the upload path (issue 18): the copy of every byte into
+ * the page cache was the server's biggest cost (the libuv threads' copy_folio_from_iter_atomic,
+ * half of its CPU time), and the final fsync then waited for all the dirty pages; direct writes
+ * reach the disk while the body still arrives. The file is fsynced through `handle` as before:
+ * that covers both.
  *
  * Where O_DIRECT is refused (a file system without it, memory not on a page boundary), every
  * write goes through `handle`. Call `close` once the writes are done.

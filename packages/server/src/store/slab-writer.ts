@@ -13,9 +13,16 @@ const SLABS_PER_UPLOAD = 8;
 /**
  * A slab half filled by a client that went quiet goes out (written and hashed as it is) after
  * this long, back to the pool: a stalled or trickling upload holds no buffer that others wait for.
- * A fast upload fills a slab in a few milliseconds and never meets it.
+ * A fast upload fills a slab in a few milliseconds and seldom meets it.
  */
 export const FILL_WINDOW_MS = 100;
+/**
+ * What a slab sent out early holds is cut to a multiple of this, the rest (less than this)
+ * kept aside to start the next slab: every write then starts at a multiple of it, as O_DIRECT
+ * needs (direct-writes.ts). Without the cut, one pause of a loaded client put every later slab
+ * of its upload off the boundary, and through the page cache.
+ */
+export const WRITE_BLOCK_BYTES = 4096;
 
 /** Where the slabs go, in order: a file (a FileHandle) or an object store upload. */
 export interface SlabSink {
@@ -47,11 +54,14 @@ export async function writeThroughSlabs(
   let writeError: unknown = null;
   const writes = new Set<Promise<void>>();
 
-  const done = (sent: number) => {
-    const left = pending.get(sent)! - 1;
-    if (left > 0) return void pending.set(sent, left);
-    pending.delete(sent);
-    slabs.release(sent);
+  /** One of a slab's completions (its write, its hash); -1: a slab given back unwritten. */
+  const done = (written: number) => {
+    if (written !== -1) {
+      const left = pending.get(written)! - 1;
+      if (left > 0) return void pending.set(written, left);
+      pending.delete(written);
+      slabs.release(written);
+    }
     held--;
     const wake = onRelease;
     onRelease = null;
@@ -71,34 +81,58 @@ export async function writeThroughSlabs(
   source.once('close', onClose);
 
   let size = 0;
+  /** Bytes sent to the sink and the hash so far: where the next slab goes. */
+  let sent = 0;
   let slab = -1;
   let filled = 0;
+  /** The end of a slab sent out early, short of a whole WRITE_BLOCK_BYTES: the next slab starts with it. */
+  let carried: Buffer | null = null;
   let fillTimer: NodeJS.Timeout | undefined;
   const flush = () => {
     clearTimeout(fillTimer);
     const offset = slabs.offsetOf(slab);
     pending.set(slab, 2);
     hash.update(slab, offset, filled);
-    const write: Promise<void> = handle.write(slabs.buffer, offset, filled, size - filled).then(
+    const write: Promise<void> = handle.write(slabs.buffer, offset, filled, sent).then(
       () => undefined,
       (error: unknown) => {
         writeError ??= error;
       },
     );
-    const sent = slab;
+    const written = slab;
     writes.add(write);
     void write.finally(() => {
       writes.delete(write);
-      done(sent);
+      done(written);
     });
+    sent += filled;
+    slab = -1;
+    filled = 0;
+  };
+  /** Sends out what the slab holds in whole blocks, keeps the rest aside, and gives the slab back. */
+  const flushEarly = () => {
+    const whole = filled - (filled % WRITE_BLOCK_BYTES);
+    const start = slabs.offsetOf(slab);
+    if (whole < filled) carried = Buffer.from(slabs.buffer.subarray(start + whole, start + filled));
+    if (whole > 0) {
+      filled = whole;
+      return flush();
+    }
+    slabs.release(slab);
+    done(-1);
     slab = -1;
     filled = 0;
   };
   const fill = (taken: number) => {
     slab = taken;
     held++;
+    if (carried) {
+      slabs.copyIn(slab, 0, carried);
+      filled = carried.length;
+      carried = null;
+    }
     fillTimer = setTimeout(() => {
-      if (slab !== -1 && filled > 0) flush();
+      if (slab !== -1 && filled > 0) flushEarly();
     }, FILL_WINDOW_MS);
   };
   /** A slab to fill right now, when one is to be had without waiting. */
@@ -142,6 +176,7 @@ export async function writeThroughSlabs(
       const stopped = copy(chunk, 0);
       return stopped < chunk.length ? copyWaiting(chunk, stopped) : undefined;
     });
+    if (carried && slab === -1) await fillWhenFree();
     if (slab !== -1) flush();
     await whenHeldBelow(1);
     if (writeError) throw writeError;
