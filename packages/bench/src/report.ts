@@ -228,7 +228,7 @@ function methodSection(input: ReportInput): string {
       'Downloads go to /dev/null and must deliver every byte.',
     '- Repetitions are interleaved (A, B, C, then B, C, A …); after each upload `sync` is run and timed, then the file is deleted ' +
       'and `sync` run again, untimed, so that no run pays for the dirty pages of the one before. "Upload" rows are the time until ' +
-      'the answer; "until on disk" rows add that first sync, which is what the subjects that never fsync (nginx, tus, multer, s3rver) ' +
+      'the answer; "until on disk" rows add that first sync, which is what the subjects that never fsync (node-1m, nginx, tus, multer, s3rver) ' +
       'leave to the kernel; the sync is machine-wide, so other processes’ dirty pages count there too.',
     '- The CLI rows time processes from spawn to exit (node start-up included), against `openssl dgst -sha256` and curl timed the same way.',
     '- Small requests: autocannon in the harness process, after an untimed run of each endpoint.',

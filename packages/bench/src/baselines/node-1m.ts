@@ -30,7 +30,7 @@ export async function startNode1m(runDirectory: string, isHashing: boolean): Pro
     role: 'baseline',
     pid: server.pid,
     note: isHashing
-      ? 'bare node:http PUT: inline SHA-256, 1 MiB coalesced writes, fsync, rename; GET with 1 MiB reads'
+      ? 'bare node:http PUT, 1 MiB buffers: inline SHA-256, 1 MiB coalesced writes, rename, no fsync; GET with 1 MiB reads'
       : 'node-1m without SHA-256',
     async upload(file, fileName) {
       const transfer = checkedTransfer(await curlOnce([...uploadArgs(file.path, 'PUT'), fileUrl(fileName)]), 'up', file.size);

@@ -189,9 +189,9 @@ export async function runTransfers(context: BenchContext): Promise<void> {
         if (size === context.plan.transferSizes[0]) await warmUp(subjects, warmup);
         context.progress(`upload ${formatSize(size)}: ${subjects.length} subjects × ${repetitions}`);
         const name = (repetition: number) => `upload-${size}-${repetition}`;
-        // Until on disk: the answer's time plus a sync right after it. Our server and node-1m
-        // fsync before they answer; nginx and the peers do not, and their writeback would
-        // otherwise never be counted.
+        // Until on disk: the answer's time plus a sync right after it. Our server fsyncs before
+        // it answers; node-1m, nginx and the peers do not, and their writeback would otherwise
+        // never be counted.
         const answered = new Map<string, number>();
         const durable = new Map<string, number[]>(subjects.map((subject) => [subject.label, []]));
         const result = await measureVariants(

@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
 import { AppError } from '../errors.js';
 import type { AppendOptions, BlobStore, ByteRange, RehashOptions, ResumableBytes, StagedBlob, WriteOptions } from './blob-store.js';
+import { directSink } from './direct-writes.js';
 import { rehashStored } from './rehash.js';
 import { SLAB_BYTES } from './slab-pool.js';
 import { FILL_WINDOW_MS, writeThroughSlabs } from './slab-writer.js';
@@ -34,7 +35,8 @@ const liveTemporaries = new Set<string>();
 
 /**
  * Blobs on the local disk under `root`: `blobs/ab/cd/<sha256>`, fanned out by digest prefix.
- * A write goes to `tmp/<pid>-<random>.part` while hashing, is fsynced, then renamed into place.
+ * A write goes to `tmp/<pid>-<random>.part` while hashing (whole slabs with O_DIRECT, see
+ * direct-writes.ts), is fsynced, then renamed into place.
  * A resumable upload is one file, `uploads/<key>`, appended to by each PATCH and renamed into
  * place once complete.
  */
@@ -69,7 +71,13 @@ export class FsBlobStore implements BlobStore {
     let written: { sha256: string; size: number };
     try {
       this.uploadBuffers ??= createUploadBuffers();
-      written = await writeThroughSlabs(source, handle, this.uploadBuffers.slabs, this.uploadBuffers.hashing, maxBytes);
+      const { slabs, hashing } = this.uploadBuffers;
+      const sink = await directSink(temporary, handle, slabs.isPageAligned);
+      try {
+        written = await writeThroughSlabs(source, sink, slabs, hashing, maxBytes);
+      } finally {
+        await sink.close();
+      }
       await handle.sync();
       await handle.close();
     } catch (error) {
@@ -363,7 +371,7 @@ async function appendThroughSlab(
         const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
         const piece = chunk.subarray(offset, offset + take);
         const paced = onBytes(piece);
-        piece.copy(slabs.buffer, slabs.offsetOf(slab) + filled);
+        slabs.copyIn(slab, filled, piece);
         filled += take;
         offset += take;
         if (filled === SLAB_BYTES) detach();

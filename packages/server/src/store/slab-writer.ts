@@ -1,16 +1,28 @@
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
+import { consumeStream } from './consume-stream.js';
 import type { HashPool } from './hash-pool.js';
 import { SLAB_BYTES, type SlabPool } from './slab-pool.js';
 
-/** Slabs one upload holds at most: one filling while others are written and hashed. */
-const SLABS_PER_UPLOAD = 4;
+/**
+ * Slabs one upload holds at most: one filling while others are written and hashed. Eight, not
+ * four: on a loaded machine the hashing thread and the disk lag now and then by a few slabs, and
+ * with four the socket then waited for a slab 15-30 % of the time (docs/PERFORMANCE.md, issue 18).
+ */
+const SLABS_PER_UPLOAD = 8;
 /**
  * A slab half filled by a client that went quiet goes out (written and hashed as it is) after
  * this long, back to the pool: a stalled or trickling upload holds no buffer that others wait for.
- * A fast upload fills a slab in a few milliseconds and never meets it.
+ * A fast upload fills a slab in a few milliseconds and seldom meets it.
  */
 export const FILL_WINDOW_MS = 100;
+/**
+ * What a slab sent out early holds is cut to a multiple of this, the rest (less than this)
+ * kept aside to start the next slab: every write then starts at a multiple of it, as O_DIRECT
+ * needs (direct-writes.ts). Without the cut, one pause of a loaded client put every later slab
+ * of its upload off the boundary, and through the page cache.
+ */
+export const WRITE_BLOCK_BYTES = 4096;
 
 /** Where the slabs go, in order: a file (a FileHandle) or an object store upload. */
 export interface SlabSink {
@@ -42,11 +54,14 @@ export async function writeThroughSlabs(
   let writeError: unknown = null;
   const writes = new Set<Promise<void>>();
 
-  const done = (sent: number) => {
-    const left = pending.get(sent)! - 1;
-    if (left > 0) return void pending.set(sent, left);
-    pending.delete(sent);
-    slabs.release(sent);
+  /** One of a slab's completions (its write, its hash); -1: a slab given back unwritten. */
+  const done = (written: number) => {
+    if (written !== -1) {
+      const left = pending.get(written)! - 1;
+      if (left > 0) return void pending.set(written, left);
+      pending.delete(written);
+      slabs.release(written);
+    }
     held--;
     const wake = onRelease;
     onRelease = null;
@@ -66,53 +81,102 @@ export async function writeThroughSlabs(
   source.once('close', onClose);
 
   let size = 0;
+  /** Bytes sent to the sink and the hash so far: where the next slab goes. */
+  let sent = 0;
   let slab = -1;
   let filled = 0;
+  /** The end of a slab sent out early, short of a whole WRITE_BLOCK_BYTES: the next slab starts with it. */
+  let carried: Buffer | null = null;
   let fillTimer: NodeJS.Timeout | undefined;
   const flush = () => {
     clearTimeout(fillTimer);
     const offset = slabs.offsetOf(slab);
     pending.set(slab, 2);
     hash.update(slab, offset, filled);
-    const write: Promise<void> = handle.write(slabs.buffer, offset, filled, size - filled).then(
+    const write: Promise<void> = handle.write(slabs.buffer, offset, filled, sent).then(
       () => undefined,
       (error: unknown) => {
         writeError ??= error;
       },
     );
-    const sent = slab;
+    const written = slab;
     writes.add(write);
     void write.finally(() => {
       writes.delete(write);
-      done(sent);
+      done(written);
     });
+    sent += filled;
     slab = -1;
     filled = 0;
   };
+  /** Sends out what the slab holds in whole blocks, keeps the rest aside, and gives the slab back. */
+  const flushEarly = () => {
+    const whole = filled - (filled % WRITE_BLOCK_BYTES);
+    const start = slabs.offsetOf(slab);
+    if (whole < filled) carried = Buffer.from(slabs.buffer.subarray(start + whole, start + filled));
+    if (whole > 0) {
+      filled = whole;
+      return flush();
+    }
+    slabs.release(slab);
+    done(-1);
+    slab = -1;
+    filled = 0;
+  };
+  const fill = (taken: number) => {
+    slab = taken;
+    held++;
+    if (carried) {
+      slabs.copyIn(slab, 0, carried);
+      filled = carried.length;
+      carried = null;
+    }
+    fillTimer = setTimeout(() => {
+      if (slab !== -1 && filled > 0) flushEarly();
+    }, FILL_WINDOW_MS);
+  };
+  /** A slab to fill right now, when one is to be had without waiting. */
+  const fillNow = (): boolean => {
+    if (held >= SLABS_PER_UPLOAD || writeError || handle.reserve) return false;
+    const taken = slabs.tryAcquire();
+    if (taken === undefined) return false;
+    fill(taken);
+    return true;
+  };
+  const fillWhenFree = async () => {
+    await whenHeldBelow(SLABS_PER_UPLOAD);
+    if (writeError) throw writeError;
+    await handle.reserve?.(gone.signal);
+    fill(await slabs.acquire(gone.signal));
+  };
+  /** Copies `chunk` from `offset` on into slabs until it is done or a slab must be waited for; returns where it stopped. */
+  const copy = (chunk: Buffer, offset: number): number => {
+    while (offset < chunk.length) {
+      if (slab === -1 && !fillNow()) return offset;
+      const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
+      slabs.copyIn(slab, filled, chunk.subarray(offset, offset + take));
+      filled += take;
+      offset += take;
+      size += take;
+      if (filled === SLAB_BYTES) flush();
+    }
+    return offset;
+  };
+  const copyWaiting = async (chunk: Buffer, offset: number) => {
+    while (offset < chunk.length) {
+      await fillWhenFree();
+      offset = copy(chunk, offset);
+    }
+  };
 
   try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
+    // Synchronous while slabs are free, which is most of the time: no promise per chunk.
+    await consumeStream(source, (chunk) => {
       if (size + chunk.length > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `the file is larger than the limit of ${maxBytes} bytes`);
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (slab === -1) {
-          await whenHeldBelow(SLABS_PER_UPLOAD);
-          if (writeError) throw writeError;
-          await handle.reserve?.(gone.signal);
-          slab = await slabs.acquire(gone.signal);
-          held++;
-          fillTimer = setTimeout(() => {
-            if (slab !== -1 && filled > 0) flush();
-          }, FILL_WINDOW_MS);
-        }
-        const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
-        chunk.copy(slabs.buffer, slabs.offsetOf(slab) + filled, offset, offset + take);
-        filled += take;
-        offset += take;
-        size += take;
-        if (filled === SLAB_BYTES) flush();
-      }
-    }
+      const stopped = copy(chunk, 0);
+      return stopped < chunk.length ? copyWaiting(chunk, stopped) : undefined;
+    });
+    if (carried && slab === -1) await fillWhenFree();
     if (slab !== -1) flush();
     await whenHeldBelow(1);
     if (writeError) throw writeError;

@@ -7,7 +7,7 @@ import { SlabPool } from './slab-pool.js';
  */
 const HASH_THREADS = 2;
 /**
- * 1 MiB slabs shared by every upload in flight: four keep one upload at full speed, so this
+ * 1 MiB slabs shared by every upload in flight: eight keep one upload at full speed, so this
  * many keep several busy at once, and bound what any number of uploads can hold.
  */
 const UPLOAD_SLABS = 32;
