@@ -75,6 +75,10 @@ osd crush update on start = false
 osd class update on start = false
 mon allow pool size one = true
 mon allow pool delete = true
+# Each of the pools radosgw makes at its start waits for the next OSD map, which the monitor
+# proposes once a second by default: 10 s of a 12 s start. Proposed at once, it starts in 3.
+paxos propose interval = 0.05
+paxos min wait = 0.01
 mon warn on pool no redundancy = false
 mon max pg per osd = 1000
 osd max object name len = 256

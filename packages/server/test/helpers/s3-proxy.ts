@@ -21,7 +21,7 @@ export class S3Proxy {
   readonly requests: ProxiedRequest[] = [];
   /** When set, answers every request instead of the store. */
   answer: ((response: http.ServerResponse) => void) | null = null;
-  /** When set, the requests it picks are answered with a SlowDown, the others forwarded. */
+  /** When set, the requests it picks are refused (AccessDenied, which the SDK does not retry), the others forwarded. */
   refuse: ((request: ProxiedRequest) => boolean) | null = null;
   /** When set, the requests it picks wait (their bodies read) until `releaseHeld`. */
   hold: ((request: ProxiedRequest) => boolean) | null = null;
@@ -107,7 +107,7 @@ export class S3Proxy {
       this.heldForwards.push(() => void body.then((bytes) => this.send(request, bytes, response)));
       return;
     }
-    const answer = this.refuse?.(seen) ? slowDown : this.answer;
+    const answer = this.refuse?.(seen) ? accessDenied : this.answer;
     if (answer) {
       request.resume();
       request.once('end', () => answer(response));
@@ -144,4 +144,10 @@ export function slowDown(response: http.ServerResponse): void {
   response.end(
     '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
   );
+}
+
+/** S3's answer to a request it refuses: 403 AccessDenied. */
+export function accessDenied(response: http.ServerResponse): void {
+  response.writeHead(403, { 'content-type': 'application/xml' });
+  response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
 }

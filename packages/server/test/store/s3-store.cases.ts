@@ -158,7 +158,8 @@ export function s3StoreCases(t: Test, engine: Engine): void {
   t.test(`a big body goes up ${PARTS_IN_FLIGHT} parts at a time while the next one fills, never more`, async (t) => {
     const proxy = await S3Proxy.start(t, endpoint.url);
     const store = await createS3Store(t, engine, { url: proxy.url });
-    const content = randomContent(6 * 8 * MiB + 5);
+    // Four parts held, a fifth filled, and a sixth waiting for a buffer.
+    const content = randomContent(5 * 8 * MiB + 5);
     proxy.hold = (request) => request.method === 'PUT';
     const writing = store.write(Readable.from([content]), { maxBytes: 64 * MiB });
     // The first write starts the hashing threads: seconds on a loaded machine.
@@ -186,7 +187,7 @@ export function s3StoreCases(t: Test, engine: Engine): void {
     const prefix = newPrefix();
     const store = await createS3Store(t, engine, { url: proxy.url, prefix });
     proxy.refuse = (request) => request.method === 'PUT' && partNumberOf(request) === 3;
-    const content = randomContent(6 * 8 * MiB);
+    const content = randomContent(4 * 8 * MiB);
     await t.rejects(store.write(Readable.from([content]), { maxBytes: 64 * MiB }), { code: 'SERVICE_UNAVAILABLE' });
     t.match(store.partBufferUse(), { inUse: 0 }, 'every part buffer back in the pool');
     const aborts = proxy.requests.filter((request) => request.method === 'DELETE' && /uploadId=/.test(request.url));
