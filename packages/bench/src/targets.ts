@@ -82,7 +82,7 @@ export const TARGETS = {
   s3Upload: target(
     's3-upload-vs-sdk',
     's3',
-    'raw upload to S3 through one instance, big file, × the AWS SDK (8 MiB parts)',
+    'raw upload to S3 through one instance, big file, × the AWS SDK multipart upload (lib-storage, 8 MiB parts, 4 in flight)',
     'at-least',
     0.8,
     '×',
@@ -91,7 +91,7 @@ export const TARGETS = {
   s3UploadTwo: target(
     's3-upload-two-vs-sdk',
     's3',
-    'raw upload to S3 through two instances behind a round-robin proxy, big file, × the AWS SDK (8 MiB parts)',
+    'raw upload to S3 through two instances behind a round-robin proxy, big file, × the AWS SDK multipart upload (lib-storage, 8 MiB parts, 4 in flight)',
     'at-least',
     0.8,
     '×',

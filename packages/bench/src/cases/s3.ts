@@ -1,18 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  type CompletedPart,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import type { BenchContext } from '../bench-context.js';
 import type { Transfer } from '../curl.js';
 import { median, pairedRatios, stopwatch } from '../measure.js';
@@ -30,8 +21,8 @@ import { measureVariants, record, type SizeResult } from './transfers.js';
 
 /**
  * Content on S3 (API.md, "Storage and several instances"): s3rver on loopback, started by the
- * bench; our server stores on it, and the AWS SDK talks to it directly (PutObject of the file,
- * GetObject to /dev/null) in the harness process, the baseline. Ours through curl: one instance,
+ * bench; our server stores on it, and the AWS SDK talks to it directly (lib-storage's Upload of
+ * the file, GetObject to /dev/null) in the harness process, the baseline. Ours through curl: one instance,
  * then two instances of one service (MariaDB) behind a round-robin TCP proxy, each transfer to
  * the next instance.
  */
@@ -39,31 +30,20 @@ import { measureVariants, record, type SizeResult } from './transfers.js';
 const SDK_LABEL = 'AWS SDK → s3rver';
 /** Our server's part size (store/s3-upload.ts): the SDK baseline sends a big file in parts as large. */
 const PART_BYTES = 8 * MiB;
+/** lib-storage's default: parts of one upload in flight at once. */
+const SDK_QUEUE_SIZE = 4;
 
-/** A file as a script would send it with the SDK alone: PutObject up to one part, else part after part. */
-async function sdkPut(client: S3Client, key: string, path: string, size: number): Promise<void> {
-  if (size <= PART_BYTES) {
-    await client.send(new PutObjectCommand({ Bucket: 'bench', Key: key, Body: createReadStream(path), ContentLength: size }));
-    return;
-  }
-  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'bench', Key: key }));
-  const parts: CompletedPart[] = [];
-  const buffer = Buffer.allocUnsafe(PART_BYTES);
-  const handle = await open(path, 'r');
-  try {
-    for (let offset = 0; offset < size; offset += PART_BYTES) {
-      const length = Math.min(PART_BYTES, size - offset);
-      await handle.read(buffer, 0, length, offset);
-      const PartNumber = parts.length + 1;
-      const { ETag } = await client.send(
-        new UploadPartCommand({ Bucket: 'bench', Key: key, UploadId, PartNumber, Body: buffer.subarray(0, length), ContentLength: length }),
-      );
-      parts.push({ PartNumber, ETag });
-    }
-  } finally {
-    await handle.close();
-  }
-  await client.send(new CompleteMultipartUploadCommand({ Bucket: 'bench', Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+/**
+ * A file as a script would send it with the SDK alone: lib-storage's Upload, which sends one
+ * PutObject up to a part and otherwise parts of 8 MiB, four in flight (its default queueSize).
+ */
+async function sdkPut(client: S3Client, key: string, path: string): Promise<void> {
+  await new Upload({
+    client,
+    params: { Bucket: 'bench', Key: key, Body: createReadStream(path) },
+    partSize: PART_BYTES,
+    queueSize: SDK_QUEUE_SIZE,
+  }).done();
 }
 
 function sdkSubject(url: string, s3rverPid: number): { subject: TransferSubject; client: S3Client } {
@@ -88,11 +68,11 @@ function sdkSubject(url: string, s3rverPid: number): { subject: TransferSubject;
       role: 'baseline',
       pid: s3rverPid,
       note:
-        'in the harness process: PutObject up to 8 MiB, else 8 MiB parts one after another (as our server sends them); ' +
+        'in the harness process: lib-storage Upload (PutObject up to 8 MiB, else 8 MiB parts, 4 in flight); ' +
         'GetObject to /dev/null; no digest checked, nothing recorded',
       async upload(file, name) {
         const elapsed = stopwatch();
-        await sdkPut(client, key(name), file.path, file.size);
+        await sdkPut(client, key(name), file.path);
         return done(elapsed(), file.size, 0);
       },
       async download(name, output) {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { computeWorkerFlags } from '../worker-flags.js';
 import type { HashMessage } from './resumable-hash-worker.js';
 
 /** The SHA-256 of a resumable upload, continued from its saved state on a hashing thread. */
@@ -35,7 +36,7 @@ export class ResumableHashing {
 
   constructor(size: number) {
     for (let index = 0; index < size; index++) {
-      const worker = new Worker(new URL('./resumable-hash-worker.js', import.meta.url));
+      const worker = new Worker(new URL('./resumable-hash-worker.js', import.meta.url), { execArgv: computeWorkerFlags() });
       worker.unref();
       worker.on('message', (reply: { session: number; state?: Uint8Array; sha256?: string }) => {
         const queue = this.waiting.get(reply.session);

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { computeWorkerFlags } from '../worker-flags.js';
 
 interface Pending {
   onSlab(slab: number): void;
@@ -17,7 +18,7 @@ export class HashPool {
 
   constructor(size: number, memory: SharedArrayBuffer) {
     for (let index = 0; index < size; index++) {
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: computeWorkerFlags() });
       worker.unref();
       worker.postMessage({ memory });
       worker.on('message', (message: { session: number; slab?: number; sha256?: string; abandoned?: true }) => {

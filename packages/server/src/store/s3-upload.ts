@@ -19,6 +19,11 @@ const PART_BYTES = 8 * MiB;
 /** S3's most parts in one upload. */
 const MAX_PARTS = 10_000;
 /**
+ * Parts of one upload sent at once, as the AWS SDK's own multipart upload (lib-storage's
+ * queueSize) does: one part at a time leaves the store's and the network's time unhidden.
+ */
+export const PARTS_IN_FLIGHT = 4;
+/**
  * An upload whose client sent nothing for this long, while others wait for a part buffer, gives
  * its buffers back (its bytes so far go to a spill file) and takes one again when bytes come.
  */
@@ -33,18 +38,19 @@ export function partBytesFor(maxBytes: number): number {
 
 /**
  * Streams one object into the store as the slab writer hands over its slabs: bytes gather in a
- * part buffer; each full part is sent (UploadPart) while the next one fills. A body smaller than
- * one part is sent whole with PutObject. Every byte goes to the store once: nothing is copied or
- * renamed afterwards.
+ * part buffer; each full part is sent (UploadPart) while the next ones fill, up to
+ * PARTS_IN_FLIGHT parts being sent at once. A body smaller than one part is sent whole with
+ * PutObject. Every byte goes to the store once: nothing is copied or renamed afterwards.
  *
  * Part buffers come from one fixed pool shared by every upload of the store (`parts`, slabs of a
  * whole part), never allocated per upload. An upload reserves a whole part buffer before it takes
  * its first slab (`reserve`, which the slab writer awaits holding no slab: its socket is paused
- * meanwhile), and from then on never waits for the pool again: when its part is full it takes a
- * second buffer only if one is free and nobody waits for it, and otherwise waits for its own
- * previous part to be sent and fills that buffer again. So whoever holds a part buffer can always
- * finish its part, and whoever waits holds nothing that others need: no deadlock, whatever the
- * number of uploads. A second buffer goes back to the pool as soon as another upload waits.
+ * meanwhile), and from then on never waits for the pool again: when its part is full it takes
+ * another buffer only if one is free and nobody waits for it (up to PARTS_IN_FLIGHT + 1 in all:
+ * that many parts being sent, one filling), and otherwise waits for one of its own parts to be
+ * sent and fills that buffer again. So whoever holds a part buffer can always finish its part, and whoever waits
+ * holds nothing that others need: no deadlock, whatever the number of uploads. A sent part's
+ * buffer goes back to the pool as soon as another upload waits, unless it is the upload's last.
  *
  * A client that stalls must not keep its buffer from the others: once it has sent nothing for
  * STALL_MS while another upload waits, the bytes of its unfinished part (S3 takes no part under
@@ -55,18 +61,18 @@ export function partBytesFor(maxBytes: number): number {
 export class S3ObjectUpload implements SlabSink {
   private uploadId: string | null = null;
   private readonly parts: CompletedPart[] = [];
-  /** Pool slabs this upload holds: the one filling, and the one being sent. */
+  /** Pool slabs this upload holds: the one filling, those being sent, and spares. */
   private readonly held = new Set<number>();
   private filling = -1;
   private filled = 0;
-  /** A held buffer that nothing uses right now (its part was sent). */
-  private spare = -1;
+  /** Held buffers that nothing uses right now (their parts were sent). */
+  private readonly spares: number[] = [];
   private size = 0;
-  private sending: Promise<void> = Promise.resolve();
+  /** The parts being sent, each settling (never rejecting) once its answer came. */
+  private readonly sending = new Set<Promise<void>>();
   private sendError: unknown = null;
   /** Slabs are taken in the order they were handed over, one at a time (and spills between them). */
   private queue: Promise<void> = Promise.resolve();
-  private isSending = false;
   /** The slab writer is about to take a slab for this upload (between `reserve` and `write`). */
   private isAwaitingSlab = false;
   private isFinishing = false;
@@ -120,7 +126,7 @@ export class S3ObjectUpload implements SlabSink {
         return;
       }
       if (this.filled > 0) await this.sendPart();
-      await this.sending;
+      await this.allSent();
       if (this.sendError) throw this.sendError;
     } finally {
       this.releaseAll();
@@ -141,7 +147,7 @@ export class S3ObjectUpload implements SlabSink {
     this.isFinishing = true;
     clearTimeout(this.stallTimer);
     await this.queue;
-    await this.sending;
+    await this.allSent();
     this.releaseAll();
     if (this.spilled) await unlink(this.spilled.file).catch(() => {});
     this.spilled = null;
@@ -188,7 +194,7 @@ export class S3ObjectUpload implements SlabSink {
   /** Gives the buffers back when the client is quiet and another upload waits; else looks again later. */
   private async spillIfStalled(): Promise<void> {
     if (this.isFinishing || this.held.size === 0) return;
-    if (this.isAwaitingSlab || this.isSending || !this.pool.hasWaiters || this.sendError) return this.watchForStall();
+    if (this.isAwaitingSlab || this.sending.size > 0 || !this.pool.hasWaiters || this.sendError) return this.watchForStall();
     if (this.filled > 0) {
       const file = path.join(this.spillDirectory!, `${SPILL_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
       const handle = await open(file, 'wx', 0o600);
@@ -215,26 +221,38 @@ export class S3ObjectUpload implements SlabSink {
     }
   }
 
-  /** A buffer to fill: a spare, else a free one of the pool's, else the one being sent, once sent. */
+  /**
+   * A buffer to fill: a spare, else a free one of the pool's (up to PARTS_IN_FLIGHT being sent
+   * and one filling), else the first of its own parts' buffers to come back.
+   */
   private async nextBuffer(): Promise<number> {
     if (this.held.size === 0) throw new Error('no part buffer reserved');
-    if (this.spare === -1) {
-      const free = this.pool.tryAcquire();
-      if (free !== undefined) {
-        this.held.add(free);
-        return free;
+    while (this.spares.length === 0) {
+      if (this.held.size <= PARTS_IN_FLIGHT) {
+        const free = this.pool.tryAcquire();
+        if (free !== undefined) {
+          this.held.add(free);
+          return free;
+        }
       }
-      await this.sending;
+      // Every held buffer is being sent (none is filling): one comes back as a spare.
+      await Promise.race(this.sending);
       if (this.sendError) throw this.sendError;
     }
-    const spare = this.spare;
-    this.spare = -1;
-    return spare;
+    return this.spares.pop()!;
   }
 
-  /** Waits for the part before it to be sent, then starts sending the filled one. */
+  /** Every part sent so far has its answer. */
+  private async allSent(): Promise<void> {
+    while (this.sending.size > 0) await Promise.all(this.sending);
+  }
+
+  /**
+   * Starts sending the filled part, once fewer than PARTS_IN_FLIGHT are being sent (making the
+   * multipart upload first, at the first part).
+   */
   private async sendPart(): Promise<void> {
-    await this.sending;
+    while (this.sending.size >= PARTS_IN_FLIGHT) await Promise.race(this.sending);
     if (this.sendError) throw this.sendError;
     if (this.uploadId === null) {
       const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key }));
@@ -247,8 +265,7 @@ export class S3ObjectUpload implements SlabSink {
     this.parts.push({ PartNumber: partNumber });
     this.filling = -1;
     this.filled = 0;
-    this.isSending = true;
-    this.sending = this.client
+    const sending: Promise<void> = this.client
       .send(
         new UploadPartCommand({
           Bucket: this.bucket,
@@ -262,24 +279,29 @@ export class S3ObjectUpload implements SlabSink {
       .then(
         (sent) => {
           this.parts[partNumber - 1].ETag = sent.ETag;
-          this.sent(part);
         },
         (error: unknown) => {
           this.sendError ??= error;
-          this.sent(part);
         },
-      );
+      )
+      .finally(() => {
+        this.sending.delete(sending);
+        this.sent(part);
+      });
+    this.sending.add(sending);
   }
 
-  /** A sent part's buffer: kept for the next part, unless another buffer is filling and someone waits for one. */
+  /**
+   * A sent part's buffer: kept as a spare, unless someone waits for one and this upload holds
+   * another buffer (filling, a spare, or a part being sent, which comes back).
+   */
   private sent(part: number): void {
-    this.isSending = false;
     if (!this.held.has(part)) return;
-    if (this.filling !== -1 && this.pool.hasWaiters) {
+    if (this.pool.hasWaiters && this.held.size > 1) {
       this.held.delete(part);
       this.pool.release(part);
     } else {
-      this.spare = part;
+      this.spares.push(part);
     }
   }
 
@@ -287,7 +309,7 @@ export class S3ObjectUpload implements SlabSink {
     for (const slab of this.held) this.pool.release(slab);
     this.held.clear();
     this.filling = -1;
-    this.spare = -1;
+    this.spares.length = 0;
     this.filled = 0;
   }
 }

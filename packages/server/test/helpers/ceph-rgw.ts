@@ -32,7 +32,8 @@ async function freePortPair(): Promise<number> {
 
 /**
  * Ceph RGW 16 (Debian's radosgw, ceph-mon, ceph-osd) as a one-node cluster on loopback, its
- * state in a temporary folder, stopped when `t` ends. `{ skip }` says why when it cannot run.
+ * state in a temporary folder, stopped and removed when `t` ends (or, should this process be
+ * killed first, by the script's watchdog). `{ skip }` says why when it cannot run.
  */
 export async function startCephRgw(t: Test): Promise<S3Endpoint | { skip: string }> {
   let failure = '';
@@ -45,7 +46,7 @@ export async function startCephRgw(t: Test): Promise<S3Endpoint | { skip: string
       await rm(directory, { recursive: true, force: true });
     });
     try {
-      const { stdout } = await run(SCRIPT, ['start', directory, String(port)], { timeout: START_TIMEOUT_MS });
+      const { stdout } = await run(SCRIPT, ['start', directory, String(port), String(process.pid)], { timeout: START_TIMEOUT_MS });
       const [accessKeyId, secretAccessKey] = stdout.trim().split(' ');
       return { engine: 'ceph-rgw', url: `http://127.0.0.1:${port}`, accessKeyId, secretAccessKey };
     } catch (error) {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { Test } from 'tap';
 
 /** A request as the proxy saw it. */
@@ -12,13 +13,23 @@ export interface ProxiedRequest {
 
 /**
  * An HTTP proxy on loopback in front of an S3 endpoint: it counts the body bytes of every
- * request it forwards, can answer in the store's place (a SlowDown), and can be closed and
- * opened again on the same port (an outage and its end).
+ * request it forwards and how many PUTs are in flight at once, can answer in the store's place
+ * (a SlowDown), hold requests back until told, and can be closed and opened again on the same
+ * port (an outage and its end).
  */
 export class S3Proxy {
   readonly requests: ProxiedRequest[] = [];
   /** When set, answers every request instead of the store. */
   answer: ((response: http.ServerResponse) => void) | null = null;
+  /** When set, the requests it picks are refused (AccessDenied, which the SDK does not retry), the others forwarded. */
+  refuse: ((request: ProxiedRequest) => boolean) | null = null;
+  /** When set, the requests it picks wait (their bodies read) until `releaseHeld`. */
+  hold: ((request: ProxiedRequest) => boolean) | null = null;
+  /** The requests held back right now. */
+  readonly held: ProxiedRequest[] = [];
+  private readonly heldForwards: (() => void)[] = [];
+  private putsInFlight = 0;
+  private mostPuts = 0;
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   /** No connection to the store outlives its request: the store must be able to close. */
@@ -52,6 +63,18 @@ export class S3Proxy {
     return this.requests.filter((request) => request.method === 'PUT').reduce((sum, request) => sum + request.bodyBytes, 0);
   }
 
+  /** The most PUTs (PutObject, UploadPart) in flight at once: arrived and not yet answered. */
+  get mostPutsAtOnce(): number {
+    return this.mostPuts;
+  }
+
+  /** Forwards the requests held back, and stops holding. */
+  releaseHeld(): void {
+    this.hold = null;
+    this.held.length = 0;
+    for (const forward of this.heldForwards.splice(0)) forward();
+  }
+
   async open(): Promise<void> {
     this.server.listen(this.port, '127.0.0.1');
     await once(this.server, 'listening');
@@ -71,11 +94,30 @@ export class S3Proxy {
     const seen: ProxiedRequest = { method: request.method ?? '', url: request.url ?? '', bodyBytes: 0 };
     this.requests.push(seen);
     request.on('data', (chunk: Buffer) => (seen.bodyBytes += chunk.length));
-    if (this.answer) {
-      request.resume();
-      request.once('end', () => this.answer?.(response));
+    if (seen.method === 'PUT') {
+      this.mostPuts = Math.max(this.mostPuts, ++this.putsInFlight);
+      response.once('close', () => this.putsInFlight--);
+    }
+    if (this.hold?.(seen)) {
+      // The body is read now and sent on once released: the sender sees its part go out.
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const body = once(request, 'end').then(() => Buffer.concat(chunks));
+      this.held.push(seen);
+      this.heldForwards.push(() => void body.then((bytes) => this.send(request, bytes, response)));
       return;
     }
+    const answer = this.refuse?.(seen) ? accessDenied : this.answer;
+    if (answer) {
+      request.resume();
+      request.once('end', () => answer(response));
+      return;
+    }
+    this.send(request, request, response);
+  }
+
+  /** Sends `request` on to the store with `body` (the request itself, or its body read before). */
+  private send(request: http.IncomingMessage, body: Readable | Buffer, response: http.ServerResponse): void {
     const upstream = http.request(
       {
         host: this.upstream.hostname,
@@ -91,7 +133,8 @@ export class S3Proxy {
       },
     );
     upstream.on('error', () => response.destroy());
-    request.pipe(upstream);
+    if (Buffer.isBuffer(body)) upstream.end(body);
+    else body.pipe(upstream);
   }
 }
 
@@ -101,4 +144,10 @@ export function slowDown(response: http.ServerResponse): void {
   response.end(
     '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
   );
+}
+
+/** S3's answer to a request it refuses: 403 AccessDenied. */
+export function accessDenied(response: http.ServerResponse): void {
+  response.writeHead(403, { 'content-type': 'application/xml' });
+  response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
 }

@@ -17,9 +17,11 @@ import { openDatabase } from '../../src/db/open.js';
 import { BlobObjectRepository } from '../../src/repositories/blob-objects.js';
 import { AppError } from '../../src/errors.js';
 import { S3BlobStore, type S3StoreOptions } from '../../src/store/s3-store.js';
+import { PARTS_IN_FLIGHT } from '../../src/store/s3-upload.js';
 import { randomContent, sha256Hex } from '../helpers/content.js';
-import { S3Proxy, slowDown } from '../helpers/s3-proxy.js';
+import { S3Proxy, slowDown, type ProxiedRequest } from '../helpers/s3-proxy.js';
 import { s3Client, type S3Endpoint } from '../helpers/s3-server.js';
+import { eventually } from '../helpers/waiting.js';
 import { blobStoreContract } from './blob-store.contract.js';
 
 const MiB = 1024 * 1024;
@@ -44,6 +46,9 @@ async function mapDatabase(t: Test): Promise<Knex> {
 }
 
 const newPrefix = () => `t-${randomBytes(6).toString('hex')}/`;
+
+/** The part number of an UploadPart the proxy saw (0 for a PutObject). */
+const partNumberOf = (request: ProxiedRequest) => Number(/[?&]partNumber=(\d+)/.exec(request.url)?.[1] ?? 0);
 
 export interface Engine {
   endpoint: S3Endpoint;
@@ -119,7 +124,10 @@ export function s3StoreCases(t: Test, engine: Engine): void {
     );
     t.equal(calls.filter((call) => /^POST .*\?uploads/.test(call)).length, 1, 'one multipart upload');
     t.same(
-      proxy.requests.filter((request) => request.method === 'PUT').map((request) => request.bodyBytes),
+      proxy.requests
+        .filter((request) => request.method === 'PUT')
+        .sort((a, b) => partNumberOf(a) - partNumberOf(b))
+        .map((request) => request.bodyBytes),
       [8 * MiB, 8 * MiB, 4 * MiB + 3],
       'three parts of 8, 8 and 4 MiB: each byte sent once',
     );
@@ -145,6 +153,47 @@ export function s3StoreCases(t: Test, engine: Engine): void {
     }
     const ranged = proxy.requests.filter((request) => request.method === 'GET');
     t.ok(ranged.length >= 7, 'each read is one GetObject');
+  });
+
+  t.test(`a big body goes up ${PARTS_IN_FLIGHT} parts at a time while the next one fills, never more`, async (t) => {
+    const proxy = await S3Proxy.start(t, endpoint.url);
+    const store = await createS3Store(t, engine, { url: proxy.url });
+    // Four parts held, a fifth filled, and a sixth waiting for a buffer.
+    const content = randomContent(5 * 8 * MiB + 5);
+    proxy.hold = (request) => request.method === 'PUT';
+    const writing = store.write(Readable.from([content]), { maxBytes: 64 * MiB });
+    // The first write starts the hashing threads: seconds on a loaded machine.
+    const sent = await eventually(async () => proxy.held.length === PARTS_IN_FLIGHT, 60_000);
+    t.ok(sent, `${PARTS_IN_FLIGHT} parts sent before any is answered`);
+    t.ok(await eventually(async () => store.partBufferUse()?.inUse === PARTS_IN_FLIGHT + 1, 60_000), 'and one more part buffer filling');
+    t.equal(proxy.held.length, PARTS_IN_FLIGHT, 'the next part waits for one of them to be stored');
+    proxy.releaseHeld();
+    const staged = await writing;
+    t.equal(staged.sha256, sha256Hex(content));
+    t.equal(proxy.mostPutsAtOnce, PARTS_IN_FLIGHT, `never more than ${PARTS_IN_FLIGHT} parts in flight`);
+    t.same(
+      store.partBufferUse(),
+      { count: 8, partBytes: 8 * MiB, inUse: 0, mostInUse: PARTS_IN_FLIGHT + 1 },
+      'part buffers from the pool, all back at the end',
+    );
+    t.equal(proxy.bytesPut(), content.length, 'each byte sent once');
+    await staged.publish();
+    t.ok((await readAll(store.read(staged.sha256))).equals(content), 'the parts make the object in their order');
+    await staged.discard();
+  });
+
+  t.test('a part the store refuses while others are in flight fails the write and aborts its upload', async (t) => {
+    const proxy = await S3Proxy.start(t, endpoint.url);
+    const prefix = newPrefix();
+    const store = await createS3Store(t, engine, { url: proxy.url, prefix });
+    proxy.refuse = (request) => request.method === 'PUT' && partNumberOf(request) === 3;
+    const content = randomContent(4 * 8 * MiB);
+    await t.rejects(store.write(Readable.from([content]), { maxBytes: 64 * MiB }), { code: 'SERVICE_UNAVAILABLE' });
+    t.match(store.partBufferUse(), { inUse: 0 }, 'every part buffer back in the pool');
+    const aborts = proxy.requests.filter((request) => request.method === 'DELETE' && /uploadId=/.test(request.url));
+    t.equal(aborts.length, 1, 'the multipart upload is aborted');
+    if (hasUploadListing) t.same(await uploadsUnder(client, bucket, prefix), [], 'no upload left');
+    t.same(await keysUnder(client, bucket, prefix), [], 'no object left');
   });
 
   t.test('64 uploads at once share a fixed pool of part buffers: each waits for one, none is starved, all digests right', async (t) => {
