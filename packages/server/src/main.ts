@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.listenHost });
   const database = config.databaseUrl ? `MySQL at ${redactedUrl(config.databaseUrl)}` : `SQLite at ${config.dataDir}/cloudstore.db`;
   const blobStore = config.blobStore;
-  const store = blobStore?.kind === 's3' ? `s3://${blobStore.bucket}/${blobStore.prefix}` : `${config.dataDir}/blobs`;
+  const store = blobStore?.kind === 's3' ? `s3://${blobStore.bucket}/${blobStore.prefix}` : `file at ${config.dataDir}/blobs`;
   app.log.info(
     { address, version: VERSION, dataDir: config.dataDir, database, store },
     `CloudStore ${VERSION} serving ${address} (data in ${config.dataDir}, database ${database}, content in ${store})`,
