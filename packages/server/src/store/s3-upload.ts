@@ -129,6 +129,8 @@ export class S3ObjectUpload implements SlabSink {
       await this.allSent();
       if (this.sendError) throw this.sendError;
     } finally {
+      // A part that failed leaves the others in flight: their buffers go back once they are sent.
+      await this.allSent();
       this.releaseAll();
     }
     // The answer's ETag is not read: Ceph RGW 16 leaves it empty. The parts' ETags are real.
