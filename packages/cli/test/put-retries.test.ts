@@ -28,16 +28,19 @@ function retryTests(t: Test, server: RunningServer): void {
     proxy.cutUploads({ afterBytes: CUT_AFTER, times: 2 });
     const put = await user.runVia(proxy.url, ['put', 'disk.img'], TEST_SETTINGS);
     t.equal(put.code, 0, put.stderr);
-    t.equal((put.stderr.match(/trying again in \d+m?s \(try \d of 5\)/g) ?? []).length, 2, put.stderr);
+    // Two cuts, so two retries at least; a busy machine may add one (a kept-alive connection
+    // the proxy had already closed), which must continue where the server is all the same.
+    const retries = (put.stderr.match(/trying again in \d+m?s \(try \d of 5\)/g) ?? []).length;
+    t.ok(retries >= 2 && retries <= 3, `${retries} retries: ${put.stderr}`);
     const patches = proxy.requests.filter((request) => request.method === 'PATCH').map((request) => uploadOffsetOf(request.headers));
-    t.equal(patches.length, 3);
+    t.ok(patches.length >= 3 && patches.length <= retries + 1, `${patches.length} PATCHes for ${retries} retries`);
     t.ok(
-      patches[0] === 0 && patches[1] >= patches[0] && patches[2] >= patches[1],
+      patches[0] === 0 && patches.every((offset, index) => index === 0 || offset >= patches[index - 1]),
       `each try continues where the server is: ${patches.join(', ')}`,
     );
     // A cut PATCH may lose what the server had received but not yet made durable, never more:
-    // at most the file once, plus the two cut bodies, plus requests' heads.
-    const bound = SIZE + 2 * CUT_AFTER + 64 * 1024;
+    // at most the file once, plus a cut body per retry, plus requests' heads.
+    const bound = SIZE + retries * CUT_AFTER + 64 * 1024;
     t.ok(proxy.bytesUp() < bound, `${proxy.bytesUp()} bytes went up for a ${SIZE}-byte file (bound ${bound})`);
     const back = await user.run(['get', 'disk.img', '-o', '-']);
     t.equal(sha256(back.stdoutBytes), digest);
