@@ -7,7 +7,7 @@ import { SLAB_BYTES, type SlabPool } from './slab-pool.js';
 /**
  * Slabs one upload holds at most: one filling while others are written and hashed. Eight, not
  * four: on a loaded machine the hashing thread and the disk lag now and then by a few slabs, and
- * with four the socket then waited for a slab 15-30 % of the time (docs/PERFORMANCE.md, issue 18).
+ * with four the socket then waited for a slab 15-30 % of the time (measured, issue 18).
  */
 const SLABS_PER_UPLOAD = 8;
 /**
