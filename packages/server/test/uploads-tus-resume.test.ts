@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
+import { formatReprDigest } from '@cloudstore/shared';
+import { createSHA256 } from 'hash-wasm';
 import t from 'tap';
-import { forEachDatabase } from './helpers/build-app.js';
+import { forEachDatabase, restartServer } from './helpers/build-app.js';
+import { Client } from './helpers/client.js';
 import { filesBelow, randomContent, sha256Hex } from './helpers/content.js';
 import { startFileServer } from './helpers/file-server.js';
 import { TusUploads, patchAndDisconnect } from './helpers/tus.js';
@@ -66,6 +70,42 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(await offsetOf(location), 100_000);
     t.equal((await tus.patch(location, 100_000, content.subarray(100_000))).status, 204);
     t.ok((await alice.download('crashed.bin')).raw.equals(content));
+  });
+
+  t.test('another instance takes the next PATCH: it hashes the stored bytes again, and so does the first after it', async (t) => {
+    // Two instances on one data directory and database; each keeps its node:crypto hash copies in its own threads.
+    const other = await restartServer(t, server);
+    const otherTus = new TusUploads(new Client(other.url), alice.token);
+    const content = randomContent(5 * MiB + 321);
+    const location = await tus.start('two-instances.bin', content.length);
+    const cuts = [0, 2 * MiB, 3 * MiB + 5, 4 * MiB, content.length];
+    const legs = [tus, otherTus, tus, tus];
+    for (let index = 0; index < legs.length; index++) {
+      const reply = await legs[index].patch(location, cuts[index], content.subarray(cuts[index], cuts[index + 1]));
+      t.equal(reply.status, 204, `PATCH ${index + 1}`);
+      if (index === legs.length - 1) {
+        t.equal(reply.headers['repr-digest'], formatReprDigest(sha256Hex(content)), 'the digest covers every byte, once');
+      }
+    }
+    t.ok((await alice.download('two-instances.bin')).raw.equals(content));
+  });
+
+  t.test('an upload saved by an earlier version (a hash-wasm state in the database) continues from that state', async (t) => {
+    const content = randomContent(3 * MiB + 17);
+    const location = await tus.start('earlier-version.bin', content.length);
+    const half = Math.floor(content.length / 2);
+    t.equal((await tus.patch(location, 0, content.subarray(0, half))).status, 204);
+    const earlier = await createSHA256();
+    earlier.init();
+    // The state of a hash of other bytes: the digest shows which state the server continued.
+    earlier.update(Buffer.alloc(half, 7));
+    await db('resumable_uploads')
+      .where('id', location.split('/').pop()!)
+      .update({ hash_state: Buffer.from(earlier.save()).toString('base64') });
+    const rest = await tus.patch(location, half, content.subarray(half));
+    t.equal(rest.status, 204);
+    const expected = createHash('sha256').update(Buffer.alloc(half, 7)).update(content.subarray(half)).digest('hex');
+    t.equal(rest.headers['repr-digest'], formatReprDigest(expected), 'the saved state was continued, not the stored bytes rehashed');
   });
 
   t.test('an upload that receives nothing until Upload-Expires is removed with its bytes', async (t) => {

@@ -1,40 +1,105 @@
+import { createHash, type Hash } from 'node:crypto';
 import { createSHA256, type IHasher } from 'hash-wasm';
 import { parentPort } from 'node:worker_threads';
 
 /**
- * Hashes the bytes of resumable uploads off the request thread, with a SHA-256 whose state can
- * be saved and loaded (hash-wasm): node:crypto's cannot. Messages (see resumable-hashing.ts), in
- * order per session:
- *   { session, load: Uint8Array | null }   start from a saved state (null: from nothing)
- *   { session, chunk: Uint8Array }         hash these bytes next
- *   { session, save: true }                reply { session, state } (the state after every chunk sent)
- *   { session, digest: true }              reply { session, sha256 } and forget the session
- *   { session, end: true }                 forget the session
+ * Hashes the bytes of resumable uploads off the request thread, in one of two ways per session:
+ * - portable: hash-wasm's SHA-256, whose state can be saved and loaded, so that any instance
+ *   continues from the state kept in the database (the way for stores that cannot read back
+ *   an unfinished upload, such as S3);
+ * - fast: node:crypto's (SHA-NI, about four times hash-wasm's speed), whose state cannot leave
+ *   the process: a copy is kept here at each durable point, by upload and under a mark that
+ *   the database records with that point, and a session that finds no copy under the mark and
+ *   offset it is given says so, for the caller to hash the stored bytes again.
+ * Messages (see resumable-hashing.ts), in order per session:
+ *   { session, load: Uint8Array | null }      portable: start from a saved state (null: from nothing)
+ *   { session, resume: { upload, mark, offset } }
+ *                                             fast: continue the copy kept under that mark; reply
+ *                                             { session, caughtUp } (false: started from nothing,
+ *                                             the stored bytes to come first)
+ *   { session, chunk: Uint8Array }            hash these bytes next
+ *   { session, save: true, mark? }            reply { session, state } (portable: the state after
+ *                                             every chunk sent; fast: a copy kept under `mark`, state null)
+ *   { session, sync: true }                   reply { session } once every chunk sent is hashed
+ *   { session, digest: true }                 reply { session, sha256 } and forget the session
+ *   { session, end: true }                    forget the session
+ *   { forget: upload }                        drop the copy kept for that upload
  */
 export interface HashMessage {
-  session: number;
+  session?: number;
   load?: Uint8Array | null;
+  resume?: { upload: string; mark: string; offset: number };
   chunk?: Uint8Array;
   save?: true;
+  mark?: string;
+  sync?: true;
   digest?: true;
   end?: true;
+  forget?: string;
+}
+
+/** Copies of fast hashes kept per thread at most, the least recently saved dropped first (rebuilt if needed). */
+const KEPT_COPIES = 1024;
+
+/** One hash in progress, portable or fast alike. */
+interface Hasher {
+  update(bytes: Uint8Array): void;
+  /** Portable: the state; fast: null, after keeping a copy under `mark`. */
+  save(mark: string): Uint8Array | null;
+  digest(): string;
+}
+
+function portable(hash: IHasher): Hasher {
+  return { update: (bytes) => hash.update(bytes), save: () => hash.save(), digest: () => hash.digest('hex') };
+}
+
+const kept = new Map<string, { mark: string; offset: number; hash: Hash }>();
+
+function fast(upload: string, start: Hash, startOffset: number): Hasher {
+  const hash = start;
+  let offset = startOffset;
+  return {
+    update: (bytes) => {
+      hash.update(bytes);
+      offset += bytes.length;
+    },
+    save: (mark) => {
+      kept.delete(upload);
+      kept.set(upload, { mark, offset, hash: hash.copy() });
+      if (kept.size > KEPT_COPIES) kept.delete(kept.keys().next().value!);
+      return null;
+    },
+    digest: () => {
+      kept.delete(upload);
+      return hash.digest('hex');
+    },
+  };
 }
 
 /** Each session's hasher, as a chain: every message waits for the one before it. */
-const sessions = new Map<number, Promise<IHasher>>();
+const sessions = new Map<number, Promise<Hasher>>();
 
 parentPort!.on('message', (message: HashMessage) => {
-  const { session } = message;
+  if (message.forget !== undefined) return void kept.delete(message.forget);
+  const session = message.session!;
   if (message.load !== undefined) {
     const { load } = message;
     sessions.set(
       session,
-      createSHA256().then((hasher) => {
-        hasher.init();
-        if (load) hasher.load(load);
-        return hasher;
+      createSHA256().then((hash) => {
+        hash.init();
+        if (load) hash.load(load);
+        return portable(hash);
       }),
     );
+    return;
+  }
+  if (message.resume) {
+    const { upload, mark, offset } = message.resume;
+    const copy = kept.get(upload);
+    const isKept = copy !== undefined && copy.mark === mark && copy.offset === offset;
+    parentPort!.postMessage({ session, caughtUp: isKept || offset === 0 });
+    sessions.set(session, Promise.resolve(isKept ? fast(upload, copy.hash.copy(), offset) : fast(upload, createHash('sha256'), 0)));
     return;
   }
   const hasher = sessions.get(session);
@@ -42,14 +107,15 @@ parentPort!.on('message', (message: HashMessage) => {
   if (message.end) return void sessions.delete(session);
   if (message.digest) {
     sessions.delete(session);
-    void hasher.then((hash) => parentPort!.postMessage({ session, sha256: hash.digest('hex') }));
+    void hasher.then((hash) => parentPort!.postMessage({ session, sha256: hash.digest() }));
     return;
   }
   sessions.set(
     session,
     hasher.then((hash) => {
       if (message.chunk) hash.update(message.chunk);
-      if (message.save) parentPort!.postMessage({ session, state: hash.save() });
+      if (message.save) parentPort!.postMessage({ session, state: hash.save(message.mark ?? '') });
+      if (message.sync) parentPort!.postMessage({ session });
       return hash;
     }),
   );

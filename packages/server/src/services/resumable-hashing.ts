@@ -1,32 +1,57 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { computeWorkerFlags } from '../worker-flags.js';
 import type { HashMessage } from './resumable-hash-worker.js';
 
-/** The SHA-256 of a resumable upload, continued from its saved state on a hashing thread. */
+/** The SHA-256 of a resumable upload, continued on a hashing thread (see resumable-hash-worker.ts). */
 export interface ResumableHash {
+  /**
+   * Whether the hash covers the upload's stored bytes already. False only for a fast hash whose
+   * copy this process does not have (another instance took the last PATCH, a restart, or a
+   * checkpoint that was not recorded): it then starts from nothing, and the caller gives it
+   * the stored bytes first.
+   */
+  readonly caughtUp: Promise<boolean>;
   /** Hashes `bytes` next (a copy goes to the thread: the caller may reuse them at once). */
   update(bytes: Uint8Array): void;
-  /** The state after every byte given so far, base64, to continue from later. */
+  /** The state after every byte given so far, for the database: `open` continues from it. */
   save(): Promise<string>;
+  /** Resolves once every byte given so far is hashed (the caller's pace). */
+  sync(): Promise<void>;
   /** The hex digest of every byte given so far; the hash is done. */
   digest(): Promise<string>;
   /** Forgets the hash (once done with it without a digest). */
   end(): void;
 }
 
+/**
+ * The saved state of a fast hash (node:crypto's) is this prefix and a mark: the hashing thread
+ * keeps a copy of the hash under that mark, which only this process can continue. Any other
+ * saved state is hash-wasm's, base64 (never holding a ':'), which any instance can continue.
+ */
+const FAST_PREFIX = 'node:crypto:';
+/** The state of a fast hash of nothing yet. */
+export const NEW_FAST_HASH = FAST_PREFIX;
+
 /** Bytes sent to a hashing thread in one message. */
 const BATCH_BYTES = 1024 * 1024;
 
+interface Reply {
+  session: number;
+  state?: Uint8Array | null;
+  sha256?: string;
+  caughtUp?: boolean;
+}
+
 interface Waiting {
-  resolve(reply: { state?: Uint8Array; sha256?: string }): void;
+  resolve(reply: Reply): void;
   reject(error: Error): void;
 }
 
 /**
- * A few threads that hash resumable uploads (see resumable-hash-worker.ts): hash-wasm's SHA-256,
- * whose state is saved with each durable point, hashes at a quarter of node:crypto's speed
- * (443 against 1846 MB/s on our machine), so it is kept off the request's thread, which then
- * only moves bytes, as for the raw route.
+ * A few threads that hash resumable uploads (see resumable-hash-worker.ts), off the request's
+ * thread, which then only moves bytes, as for the raw route. A fast hash always goes to the
+ * thread chosen by its upload, which keeps its copies.
  */
 export class ResumableHashing {
   private readonly workers: Worker[] = [];
@@ -38,7 +63,7 @@ export class ResumableHashing {
     for (let index = 0; index < size; index++) {
       const worker = new Worker(new URL('./resumable-hash-worker.js', import.meta.url), { execArgv: computeWorkerFlags() });
       worker.unref();
-      worker.on('message', (reply: { session: number; state?: Uint8Array; sha256?: string }) => {
+      worker.on('message', (reply: Reply) => {
         const queue = this.waiting.get(reply.session);
         queue?.shift()?.resolve(reply);
         if (queue?.length === 0) this.waiting.delete(reply.session);
@@ -50,19 +75,31 @@ export class ResumableHashing {
     }
   }
 
-  /** A hash that continues from `state` (base64, from `save`), or starts afresh. */
-  open(state: string | null): ResumableHash {
+  /**
+   * A hash of `upload` that continues from `state` (from `save`; NEW_FAST_HASH or null, a
+   * portable one, for nothing yet), `offset` bytes into the upload.
+   */
+  open(state: string | null, upload: string, offset: number): ResumableHash {
     const session = this.nextSession++;
-    const worker = this.workers[session % this.workers.length];
+    const isFast = state?.startsWith(FAST_PREFIX) === true;
+    const worker = isFast ? this.workerOf(upload) : this.workers[session % this.workers.length];
     const send = (message: HashMessage, transfer: ArrayBuffer[] = []) => worker.postMessage(message, transfer);
     const ask = (message: HashMessage) =>
-      new Promise<{ state?: Uint8Array; sha256?: string }>((resolve, reject) => {
+      new Promise<Reply>((resolve, reject) => {
         const queue = this.waiting.get(session) ?? [];
         queue.push({ resolve, reject });
         this.waiting.set(session, queue);
         send(message);
       });
-    send({ session, load: state === null ? null : new Uint8Array(Buffer.from(state, 'base64')) });
+    let caughtUp = Promise.resolve(true);
+    if (isFast) {
+      caughtUp = ask({ session, resume: { upload, mark: state!.slice(FAST_PREFIX.length), offset } }).then(
+        (reply) => reply.caughtUp === true,
+      );
+      caughtUp.catch(() => {});
+    } else {
+      send({ session, load: state === null ? null : new Uint8Array(Buffer.from(state, 'base64')) });
+    }
     // Bytes go to the thread in batches: one message per socket chunk costs more than its hashing.
     let batch = new Uint8Array(BATCH_BYTES);
     let batched = 0;
@@ -74,6 +111,7 @@ export class ResumableHashing {
       batched = 0;
     };
     return {
+      caughtUp,
       update: (bytes) => {
         for (let offset = 0; offset < bytes.length;) {
           const take = Math.min(bytes.length - offset, BATCH_BYTES - batched);
@@ -85,7 +123,14 @@ export class ResumableHashing {
       },
       save: async () => {
         flush();
-        return Buffer.from((await ask({ session, save: true })).state!).toString('base64');
+        if (!isFast) return Buffer.from((await ask({ session, save: true })).state!).toString('base64');
+        const mark = randomBytes(12).toString('base64url');
+        await ask({ session, save: true, mark });
+        return FAST_PREFIX + mark;
+      },
+      sync: async () => {
+        flush();
+        await ask({ session, sync: true });
       },
       digest: async () => {
         flush();
@@ -96,6 +141,15 @@ export class ResumableHashing {
         send({ session, end: true });
       },
     };
+  }
+
+  /** Drops the copy of a fast hash kept for `upload` (it was completed, terminated or expired). */
+  forget(upload: string): void {
+    this.workerOf(upload).postMessage({ forget: upload } satisfies HashMessage);
+  }
+
+  private workerOf(upload: string): Worker {
+    return this.workers[createHash('sha256').update(upload).digest().readUInt32BE(0) % this.workers.length];
   }
 
   private failAll(error: Error): void {

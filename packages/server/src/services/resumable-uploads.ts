@@ -8,7 +8,7 @@ import type { SessionUser } from '../repositories/sessions.js';
 import { inTransaction } from '../repositories/transaction.js';
 import type { BlobStore, ResumableBytes } from '../store/blob-store.js';
 import { DEFAULT_CONTENT_TYPE, checkedFilename, type FileService } from './files.js';
-import { ResumableHashing, type ResumableHash } from './resumable-hashing.js';
+import { NEW_FAST_HASH, ResumableHashing, type ResumableHash } from './resumable-hashing.js';
 
 /** API.md: an upload that receives nothing for 24 hours expires. */
 export const RESUMABLE_EXPIRY_MS = 24 * 3_600_000;
@@ -69,7 +69,10 @@ class UploadEnded extends Error {}
  * Resumable uploads (tus 1.0, API.md "Resumable upload"): state in the database so that any
  * instance takes any request, bytes in the store (BlobStore's resumable calls), the SHA-256
  * state saved with each durable point so that completion never re-reads a byte, and the
- * completed upload recorded by FileService exactly as a raw upload.
+ * completed upload recorded by FileService exactly as a raw upload. Where the store can read an
+ * unfinished upload back (the file store), the hash is node:crypto's, four times faster than a
+ * saveable one: its state stays in this process, and a PATCH that lands elsewhere (another
+ * instance, a restart) reads the stored bytes again to rebuild it (see resumable-hashing.ts).
  */
 export class ResumableUploadService {
   private readonly maxUploadBytes: number;
@@ -108,13 +111,12 @@ export class ResumableUploadService {
     if (metadata.sha256 !== undefined && !sha256Hex.test(metadata.sha256)) throw validationFailed('sha256 must be 64 hexadecimal digits');
     // QUOTA_BYTES: refused before a byte is stored, as a raw upload of this length would be.
     await this.files.ensureRoom(caller, upload.length, filename);
-    const hash = this.hashes().open(null);
-    const initialState = await hash.save();
-    hash.end();
+    const id = randomBytes(16).toString('hex');
+    const initialState = this.store.readResumable ? NEW_FAST_HASH : await this.portableStart(id);
     const bytes = await this.store.createResumable();
     const now = this.clock();
     const record: ResumableUploadRecord = {
-      id: randomBytes(16).toString('hex'),
+      id,
       userId: caller.userId,
       filename,
       contentType,
@@ -212,8 +214,9 @@ export class ResumableUploadService {
         throw new AppError('UPLOAD_OFFSET_MISMATCH', `Upload-Offset is ${offset}, but ${current.received} bytes were received`);
       }
       latest = { key: current.storeKey, state: current.storeState, offset: current.received };
-      hash = this.hashes().open(current.hashState);
+      hash = this.hashes().open(current.hashState, id, current.received);
       const opened = hash;
+      await this.catchUp(opened, latest);
       let unhashed = 0;
       const bytes = await this.store.appendResumable(latest, body, {
         length: current.length,
@@ -224,7 +227,7 @@ export class ResumableUploadService {
           // The hashing threads are slower than a fast client: wait for them now and then, so
           // that the bytes queued for them stay few.
           unhashed = 0;
-          return opened.save().then(() => {});
+          return opened.sync();
         },
         checkpoint: async (durable) => {
           latest = durable;
@@ -263,6 +266,7 @@ export class ResumableUploadService {
       const record = await this.find(caller, id);
       await this.store.discardResumable({ key: record.storeKey, state: record.storeState, offset: record.received });
       await new ResumableUploadRepository(this.db).delete(id, token);
+      this.hashing?.forget(id);
     } finally {
       await release();
     }
@@ -278,6 +282,7 @@ export class ResumableUploadService {
       if (!(await uploads.takeLease(record.id, token, now, now + LEASE_MS))) continue;
       await this.store.discardResumable({ key: record.storeKey, state: record.storeState, offset: record.received });
       if (await uploads.delete(record.id, token)) removed++;
+      this.hashing?.forget(record.id);
     }
     return removed;
   }
@@ -305,6 +310,31 @@ export class ResumableUploadService {
       await new ResumableUploadRepository(this.db).delete(record.id).catch(() => {});
       throw error;
     }
+  }
+
+  /** The saved state of a portable hash of nothing yet. */
+  private async portableStart(id: string): Promise<string> {
+    const hash = this.hashes().open(null, id, 0);
+    try {
+      return await hash.save();
+    } finally {
+      hash.end();
+    }
+  }
+
+  /**
+   * Gives a hash that does not cover the upload's stored bytes (a fast one that another
+   * instance or an earlier process continued) those bytes, read back from the store.
+   */
+  private async catchUp(hash: ResumableHash, bytes: ResumableBytes): Promise<void> {
+    if (await hash.caughtUp) return;
+    let read = 0;
+    for await (const chunk of this.store.readResumable!(bytes) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      read += chunk.length;
+      if (read % HASH_BACKLOG_BYTES < chunk.length) await hash.sync();
+    }
+    if (read !== bytes.offset) throw new Error(`resumable upload ${bytes.key} holds ${read} bytes, not the ${bytes.offset} recorded`);
   }
 
   private hashes(): ResumableHashing {

@@ -105,6 +105,13 @@ export interface BlobStore {
    */
   appendResumable(from: ResumableBytes, source: Readable, options: AppendOptions): Promise<ResumableBytes>;
   /**
+   * The first `bytes.offset` bytes of an unfinished upload, for a store that can read them back
+   * (S3 cannot: the parts of a multipart upload are unreadable until it completes). With it, a
+   * resumable upload is hashed with node:crypto, whose state cannot be saved, and an instance
+   * that did not hash its earlier bytes reads them again; without it, with a saveable SHA-256.
+   */
+  readResumable?(bytes: ResumableBytes): Readable;
+  /**
    * The complete upload (offset = length, after its last append) as a staged blob of digest
    * `sha256`: published by renaming or recording, never by copying or re-reading its bytes.
    */

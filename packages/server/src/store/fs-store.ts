@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, createReadStream, openSync, readSync } from 'node:fs';
 import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared';
 import { AppError } from '../errors.js';
 import type { AppendOptions, BlobStore, ByteRange, RehashOptions, ResumableBytes, StagedBlob, WriteOptions } from './blob-store.js';
 import { directSink } from './direct-writes.js';
 import { rehashStored } from './rehash.js';
 import { SLAB_BYTES } from './slab-pool.js';
-import { FILL_WINDOW_MS, writeThroughSlabs } from './slab-writer.js';
+import { FILL_WINDOW_MS, WRITE_BLOCK_BYTES, writeThroughSlabs, type SlabSink } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
 
@@ -20,8 +20,8 @@ const TEMPORARY_SUFFIX = '.part';
  */
 const RESUMABLE_CHECKPOINT_BYTES = 256 * 1024 * 1024;
 const RESUMABLE_KEY = /^[0-9a-f]{32}$/;
-/** Slabs of one append being written while the next fills. */
-const RESUMABLE_SLABS_IN_FLIGHT = 3;
+/** Slabs of one append being written while the next fills (as many as a plain upload's). */
+const RESUMABLE_SLABS_IN_FLIGHT = 8;
 /**
  * Ranges up to this size are read with one synchronous open, read and close: three trips through
  * libuv's thread pool cost a small download more than the read itself (a page-cache copy of a few
@@ -131,11 +131,21 @@ export class FsBlobStore implements BlobStore {
       // Bytes written after the last checkpoint by a PATCH that then crashed: nobody hashed them.
       if (size > from.offset) await handle.truncate(from.offset);
       this.uploadBuffers ??= createUploadBuffers();
-      const offset = await appendThroughSlab(handle, this.uploadBuffers, from, source, options);
-      return { ...from, offset };
+      const sink = await directSink(this.resumablePath(from.key), handle, this.uploadBuffers.slabs.isPageAligned);
+      try {
+        const offset = await appendThroughSlab(handle, sink, this.uploadBuffers, from, source, options);
+        return { ...from, offset };
+      } finally {
+        await sink.close();
+      }
     } finally {
       await handle.close();
     }
+  }
+
+  readResumable(bytes: ResumableBytes): Readable {
+    if (bytes.offset === 0) return Readable.from([]);
+    return createReadStream(this.resumablePath(bytes.key), { start: 0, end: bytes.offset - 1, highWaterMark: IO_CHUNK_BYTES });
   }
 
   async completeResumable(bytes: ResumableBytes, sha256: string): Promise<StagedBlob> {
@@ -298,14 +308,17 @@ async function syncDirectory(directory: string): Promise<void> {
 }
 
 /**
- * Appends `source` to `handle` at `from.offset` through one slab of the shared pool at a time
- * (taken when bytes arrive, given back once written, or after FILL_WINDOW_MS of quiet, so that a
- * stalled client holds none). Each byte is hashed (`onBytes`) as it enters a slab; the file is
- * fsynced and the point checkpointed every RESUMABLE_CHECKPOINT_BYTES, at the end, and after a
- * failed source. Returns the durable offset.
+ * Appends `source` to `handle` at `from.offset` through slabs of the shared pool (taken when
+ * bytes arrive, given back once written, or after FILL_WINDOW_MS of quiet, so that a stalled
+ * client holds none), written through `sink`: with O_DIRECT where a slab starts on a block
+ * boundary, as a plain upload's (direct-writes.ts), so a slab that starts off one is filled only
+ * up to the next boundary. Each byte is hashed (`onBytes`) as it enters a slab; the file is
+ * fsynced through `handle` and the point checkpointed every RESUMABLE_CHECKPOINT_BYTES, at the
+ * end, and after a failed source. Returns the durable offset.
  */
 async function appendThroughSlab(
   handle: FileHandle,
+  sink: SlabSink,
   { slabs }: UploadBuffers,
   from: ResumableBytes,
   source: Readable,
@@ -313,6 +326,8 @@ async function appendThroughSlab(
 ): Promise<number> {
   let slab = -1;
   let filled = 0;
+  /** What the slab being filled takes: up to the next block boundary, then whole slabs. */
+  let capacity = SLAB_BYTES;
   let sent = from.offset;
   let durable = from.offset;
   let writing: Promise<void> = Promise.resolve();
@@ -333,7 +348,7 @@ async function appendThroughSlab(
     filled = 0;
     sent += bytes;
     const written: Promise<void> = writing
-      .then(() => handle.write(slabs.buffer, slabs.offsetOf(detached), bytes, position))
+      .then(() => sink.write(slabs.buffer, slabs.offsetOf(detached), bytes, position))
       .then(
         () => undefined,
         (error: unknown) => void (writeError ??= error),
@@ -366,15 +381,16 @@ async function appendThroughSlab(
           while (inFlight.length >= RESUMABLE_SLABS_IN_FLIGHT) await inFlight[0];
           if (writeError) throw writeError;
           slab = await slabs.acquire(waiting);
+          capacity = SLAB_BYTES - (sent % WRITE_BLOCK_BYTES);
           fillTimer = setTimeout(detach, FILL_WINDOW_MS);
         }
-        const take = Math.min(chunk.length - offset, SLAB_BYTES - filled);
+        const take = Math.min(chunk.length - offset, capacity - filled);
         const piece = chunk.subarray(offset, offset + take);
         const paced = onBytes(piece);
         slabs.copyIn(slab, filled, piece);
         filled += take;
         offset += take;
-        if (filled === SLAB_BYTES) detach();
+        if (filled === capacity) detach();
         if (paced) await paced;
       }
       if (sent - durable >= RESUMABLE_CHECKPOINT_BYTES) await sync();
