@@ -106,8 +106,8 @@ function targetsSection(input: ReportInput, verdicts: TargetVerdict[]): string {
       'taken back to back); "margin" is measured minus the bar. Server and client CPU are shares of one core ' +
       '(the server’s with every thread, then its main thread and its busiest other thread), disk busy is the share ' +
       'of time the device had I/O in flight, all medians over the runs. The peer targets are judged on the time ' +
-      'until the answer; the time until the bytes are on disk (answer + sync) is printed beside them, since the ' +
-      'peers answer before their data is durable and ours after an fsync.',
+      'until the bytes are on disk (answer + sync), as issue 18 defines the fair comparison: the peers answer ' +
+      'before their data is durable and ours after an fsync. The ratios as answered are printed beside them.',
     '',
     table(['target', 'bar', 'measured', 'verdict', 'margin', 'where the time went'], rows),
   ].join('\n');

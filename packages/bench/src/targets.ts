@@ -26,12 +26,12 @@ const target = (
 export const TARGETS = {
   rawUpload: target('raw-upload-vs-node-1m', 'raw-upload', 'raw upload, big file, × node-1m PUT', 'at-least', 1.2),
   rawUploadNginx: target('raw-upload-vs-nginx', 'raw-upload', 'raw upload, big file, × nginx WebDAV PUT (reported)', 'report', 0),
-  rawUploadPeers: target('raw-upload-vs-peers', 'raw-upload', 'raw upload, big file, × the fastest peer', 'at-least', 1),
+  rawUploadPeers: target('raw-upload-vs-peers', 'raw-upload', 'raw upload, big file, × the fastest peer, until on disk', 'at-least', 1),
   multipartUpload: target('multipart-upload-vs-node-1m', 'multipart-upload', 'multipart upload, big file, × node-1m PUT', 'at-least', 0.8),
   multipartUploadPeers: target(
     'multipart-upload-vs-peers',
     'multipart-upload',
-    'multipart upload, big file, × the fastest peer',
+    'multipart upload, big file, × the fastest peer, until on disk',
     'at-least',
     1,
   ),
