@@ -101,13 +101,15 @@ export class ResumableHashing {
       send({ session, load: state === null ? null : new Uint8Array(Buffer.from(state, 'base64')) });
     }
     // Bytes go to the thread in batches: one message per socket chunk costs more than its hashing.
-    let batch = new Uint8Array(BATCH_BYTES);
+    // Not zero-filled (a memset of every byte uploaded, 124 ms of the main thread per GiB), and
+    // each on an ArrayBuffer of its own, which goes to the thread without a copy.
+    let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
     let batched = 0;
     const flush = () => {
       if (batched === 0) return;
       const full = batch.subarray(0, batched);
       send({ session, chunk: full }, [batch.buffer]);
-      batch = new Uint8Array(BATCH_BYTES);
+      batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
       batched = 0;
     };
     return {

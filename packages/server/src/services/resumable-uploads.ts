@@ -28,8 +28,8 @@ const LEASE_WAIT_MS = 10_000;
 const LEASE_POLL_MS = 25;
 /** Threads that hash resumable uploads. */
 const HASH_THREADS = 2;
-/** Bytes of one PATCH queued for hashing at most before it waits for the hashing to catch up. */
-const HASH_BACKLOG_BYTES = 16 * 1024 * 1024;
+/** Bytes of one PATCH queued for hashing: at most twice this (see hashPacer). */
+const HASH_BACKLOG_BYTES = 8 * 1024 * 1024;
 const EXPIRED_BATCH = 100;
 const sha256Hex = new RegExp(SHA256_HEX_PATTERN);
 
@@ -56,6 +56,27 @@ export interface NewUpload {
   metadata: Record<string, string>;
   /** Upload-Metadata as sent, given back by HEAD. */
   rawMetadata: string;
+}
+
+/**
+ * Paces the bytes given to a hashing thread, which may be slower than a fast client: at every
+ * HASH_BACKLOG_BYTES, asks the thread to say once it has hashed them, and returns its answer
+ * about the batch before (to wait for), so that the thread always has the next batch queued and
+ * the PATCH waits only when the thread falls behind. Waiting for each batch's own answer instead
+ * left the thread idle at every one (a bubble every 16 MiB).
+ */
+function hashPacer(hash: ResumableHash): (bytes: number) => Promise<void> | undefined {
+  let unhashed = 0;
+  let previous: Promise<void> | undefined;
+  return (bytes) => {
+    unhashed += bytes;
+    if (unhashed < HASH_BACKLOG_BYTES) return undefined;
+    unhashed = 0;
+    const before = previous;
+    previous = hash.sync();
+    previous.catch(() => {});
+    return before;
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -217,17 +238,12 @@ export class ResumableUploadService {
       hash = this.hashes().open(current.hashState, id, current.received);
       const opened = hash;
       await this.catchUp(opened, latest);
-      let unhashed = 0;
+      const paced = hashPacer(opened);
       const bytes = await this.store.appendResumable(latest, body, {
         length: current.length,
         onBytes: (chunk) => {
           opened.update(chunk);
-          unhashed += chunk.length;
-          if (unhashed < HASH_BACKLOG_BYTES) return;
-          // The hashing threads are slower than a fast client: wait for them now and then, so
-          // that the bytes queued for them stay few.
-          unhashed = 0;
-          return opened.sync();
+          return paced(chunk.length);
         },
         checkpoint: async (durable) => {
           latest = durable;
@@ -329,10 +345,11 @@ export class ResumableUploadService {
   private async catchUp(hash: ResumableHash, bytes: ResumableBytes): Promise<void> {
     if (await hash.caughtUp) return;
     let read = 0;
+    const paced = hashPacer(hash);
     for await (const chunk of this.store.readResumable!(bytes) as AsyncIterable<Buffer>) {
       hash.update(chunk);
       read += chunk.length;
-      if (read % HASH_BACKLOG_BYTES < chunk.length) await hash.sync();
+      await paced(chunk.length);
     }
     if (read !== bytes.offset) throw new Error(`resumable upload ${bytes.key} holds ${read} bytes, not the ${bytes.offset} recorded`);
   }
