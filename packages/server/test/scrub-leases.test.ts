@@ -20,7 +20,10 @@ forEachDatabase(t, async (t, kind) => {
   t.test('a blob deleted while the scrub reads it is skipped, not reported damaged', async (t) => {
     const content = randomContent(2 * MiB);
     await alice.upload('big.bin', content);
-    const { events } = await startScrubber(t, server, scrubOnce(1 * MiB));
+    // At 256 KiB/s the pacer lets the first 1 MiB read go at once and holds the second until
+    // about 3.8 s: the delete lands between them. (At 1 MiB/s the second read was due at 800 ms,
+    // the very moment of the delete: a busy machine let the scrub finish first.)
+    const { events } = await startScrubber(t, server, scrubOnce(256 * 1024));
     await sleep(800);
     t.equal((await alice.delete('big.bin')).status, 200, 'deleted mid-scrub');
     t.ok(await eventually(async () => events.length > 0, 10_000), 'the scrub ends');
