@@ -61,6 +61,26 @@ forEachDatabase(t, async (t, kind) => {
     t.ok((await alice.download('resumed.bin')).raw.equals(content), 'the file is whole and its digest checked');
   });
 
+  t.test('a PATCH past a checkpoint (256 MiB), then cut: it resumes from what arrived', async (t) => {
+    const content = randomContent(260 * MiB + 4321);
+    const location = await tus.start('past-a-checkpoint.bin', content.length);
+    const file = await fileOf(location);
+    const prefix = content.subarray(0, 258 * MiB + 17);
+    await patchAndDisconnect(
+      server.url,
+      location,
+      alice.token,
+      0,
+      content.length,
+      prefix,
+      async () => (await sizeOf(file)) >= prefix.length,
+    );
+    t.ok(await eventually(async () => (await offsetOf(location)) === prefix.length), 'every byte sent was kept');
+    const rest = await tus.patch(location, prefix.length, content.subarray(prefix.length));
+    t.equal(rest.status, 204);
+    t.equal(rest.headers['repr-digest'], formatReprDigest(sha256Hex(content)), 'the hash continued across the checkpoint and the cut');
+  });
+
   t.test('a crash after writing but before the checkpoint: the unrecorded tail is cut on resume', async (t) => {
     const content = randomContent(300_000);
     const location = await tus.start('crashed.bin', content.length);
