@@ -26,35 +26,21 @@ forEachDatabase(t, async (t, kind) => {
   const fileOf = async (location: string) => path.join(server.dataDir, 'uploads', await keyOf(location));
   const sizeOf = async (file: string) => (await stat(file).catch(() => ({ size: -1 }))).size;
   const offsetOf = async (location: string) => Number((await tus.head(location)).headers['upload-offset']);
+  /** PATCHes `bytes` at `offset` of an upload `length` long, drops the connection once the file holds them; true once HEAD says they were kept. */
+  const sendAndCut = async (location: string, offset: number, length: number, bytes: Buffer) => {
+    const file = await fileOf(location);
+    const end = offset + bytes.length;
+    await patchAndDisconnect(server.url, location, alice.token, offset, length - offset, bytes, async () => (await sizeOf(file)) >= end);
+    return eventually(async () => (await offsetOf(location)) === end);
+  };
 
   t.test('an interrupted PATCH keeps every byte that arrived, and the upload resumes after them', async (t) => {
     const content = randomContent(6 * MiB + 123);
     const location = await tus.start('resumed.bin', content.length, { sha256: sha256Hex(content) });
-    const file = await fileOf(location);
     const prefix = content.subarray(0, 2 * MiB + 77);
-    await patchAndDisconnect(
-      server.url,
-      location,
-      alice.token,
-      0,
-      content.length,
-      prefix,
-      async () => (await sizeOf(file)) >= prefix.length,
-    );
-    t.ok(await eventually(async () => (await offsetOf(location)) === prefix.length), 'HEAD says every byte sent was kept');
-
+    t.ok(await sendAndCut(location, 0, content.length, prefix), 'HEAD says every byte sent was kept');
     // A second cut, from the new offset.
-    const second = content.subarray(prefix.length, 4 * MiB);
-    await patchAndDisconnect(
-      server.url,
-      location,
-      alice.token,
-      prefix.length,
-      content.length - prefix.length,
-      second,
-      async () => (await sizeOf(file)) >= 4 * MiB,
-    );
-    t.ok(await eventually(async () => (await offsetOf(location)) === 4 * MiB), 'and again');
+    t.ok(await sendAndCut(location, prefix.length, content.length, content.subarray(prefix.length, 4 * MiB)), 'and again');
 
     const rest = await tus.patch(location, 4 * MiB, content.subarray(4 * MiB));
     t.equal(rest.status, 204);
@@ -64,18 +50,8 @@ forEachDatabase(t, async (t, kind) => {
   t.test('a PATCH past a checkpoint (256 MiB), then cut: it resumes from what arrived', async (t) => {
     const content = randomContent(260 * MiB + 4321);
     const location = await tus.start('past-a-checkpoint.bin', content.length);
-    const file = await fileOf(location);
     const prefix = content.subarray(0, 258 * MiB + 17);
-    await patchAndDisconnect(
-      server.url,
-      location,
-      alice.token,
-      0,
-      content.length,
-      prefix,
-      async () => (await sizeOf(file)) >= prefix.length,
-    );
-    t.ok(await eventually(async () => (await offsetOf(location)) === prefix.length), 'every byte sent was kept');
+    t.ok(await sendAndCut(location, 0, content.length, prefix), 'every byte sent was kept');
     const rest = await tus.patch(location, prefix.length, content.subarray(prefix.length));
     t.equal(rest.status, 204);
     t.equal(rest.headers['repr-digest'], formatReprDigest(sha256Hex(content)), 'the hash continued across the checkpoint and the cut');
