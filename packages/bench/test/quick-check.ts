@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from '@cloudstore/test-helpers/run-process';
 import type { Test } from 'tap';
 import { CASE_IDS, DATABASE_KINDS, type CaseId } from '../src/options.js';
 import { expectedVerdictIds } from '../src/targets.js';
@@ -25,17 +25,7 @@ interface QuickJson {
   profiles: unknown[];
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runProcess(process.execPath, [MAIN, ...args]);
 
 /** The quick run's cases, by test file: every case in one group (checked by quick-transfers.test.ts). */
 export const QUICK_GROUPS = {

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createTestDatabase, type TestDatabase } from '@cloudstore/test-helpers';
+import { runProcess, type ProcessRun } from '@cloudstore/test-helpers/run-process';
 import type { Knex } from 'knex';
 import t, { type Test } from 'tap';
 import { forEachDatabase, restartServer, startServerOn, type TestServer } from './helpers/build-app.js';
@@ -20,12 +20,6 @@ const SCRIPT = fileURLToPath(new URL('../src/scripts/migrate-store.js', import.m
 const PREFIX = 'content/';
 
 t.setTimeout(600_000);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** The server's settings for the script, as an operator would export them (nothing else inherited). */
 function scriptEnvironment(database: TestDatabase, endpoint: S3Endpoint | null, bucket: string): NodeJS.ProcessEnv {
@@ -46,16 +40,11 @@ function scriptEnvironment(database: TestDatabase, endpoint: S3Endpoint | null, 
 }
 
 /** `pnpm migrate-store` as a process; `onStart` may kill it. */
-function runScript(env: NodeJS.ProcessEnv, args: string[] = [], onStart?: (kill: () => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { env, cwd: env.DATA_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    onStart?.(() => child.kill('SIGKILL'));
+function runScript(env: NodeJS.ProcessEnv, args: string[] = [], onStart?: (kill: () => void) => void): Promise<ProcessRun> {
+  return runProcess(process.execPath, [SCRIPT, ...args], {
+    env,
+    cwd: env.DATA_DIR,
+    onStart: (child) => onStart?.(() => child.kill('SIGKILL')),
   });
 }
 

@@ -1,28 +1,20 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { Config } from '../src/config.js';
 import { Client } from './helpers/client.js';
 import { createTestDatabase } from '@cloudstore/test-helpers';
+import { runProcess } from '@cloudstore/test-helpers/run-process';
 import { forEachDatabase, startServer, startServerOn } from './helpers/build-app.js';
 
 const userScript = fileURLToPath(new URL('../src/scripts/user.js', import.meta.url));
 
 /** `pnpm user add NAME` as the operator runs it, against the test's database. */
-async function userAdd(database: Pick<Config, 'dataDir' | 'databaseUrl'>, args: string[], input?: string) {
-  const child = spawn(process.execPath, [userScript, ...args], {
+function userAdd(database: Pick<Config, 'dataDir' | 'databaseUrl'>, args: string[], input?: string) {
+  return runProcess(process.execPath, [userScript, ...args], {
     cwd: database.dataDir,
     env: { PATH: process.env.PATH, DATA_DIR: database.dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) },
-    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    input,
   });
-  if (input !== undefined) child.stdin!.end(input);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const [code] = await once(child, 'exit');
-  return { code: code as number, stdout, stderr };
 }
 
 forEachDatabase(t, async (t, kind) => {
