@@ -55,8 +55,7 @@ function portable(hash: IHasher): Hasher {
 
 const kept = new Map<string, { mark: string; offset: number; hash: Hash }>();
 
-function fast(upload: string, start: Hash, startOffset: number): Hasher {
-  const hash = start;
+function fast(upload: string, hash: Hash, startOffset: number): Hasher {
   let offset = startOffset;
   return {
     update: (bytes) => {

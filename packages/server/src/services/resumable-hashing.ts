@@ -101,21 +101,22 @@ export class ResumableHashing {
       send({ session, load: state === null ? null : new Uint8Array(Buffer.from(state, 'base64')) });
     }
     // Bytes go to the thread in batches: one message per socket chunk costs more than its hashing.
-    // Not zero-filled (a memset of every byte uploaded, 124 ms of the main thread per GiB), and
-    // each on an ArrayBuffer of its own, which goes to the thread without a copy.
-    let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    // Not zero-filled (a memset of every byte uploaded, 124 ms of the main thread per GiB), each
+    // on an ArrayBuffer of its own, which goes to the thread without a copy, and made only when
+    // bytes come (a save, a sync or a digest need none).
+    let batch: Buffer<ArrayBuffer> | null = null;
     let batched = 0;
     const flush = () => {
-      if (batched === 0) return;
-      const full = batch.subarray(0, batched);
-      send({ session, chunk: full }, [batch.buffer]);
-      batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+      if (!batch || batched === 0) return;
+      send({ session, chunk: batch.subarray(0, batched) }, [batch.buffer]);
+      batch = null;
       batched = 0;
     };
     return {
       caughtUp,
       update: (bytes) => {
         for (let offset = 0; offset < bytes.length;) {
+          batch ??= Buffer.allocUnsafeSlow(BATCH_BYTES);
           const take = Math.min(bytes.length - offset, BATCH_BYTES - batched);
           batch.set(bytes.subarray(offset, offset + take), batched);
           batched += take;
