@@ -11,8 +11,36 @@ import type { AccountService, TokenSigner } from '../services/accounts.js';
 
 const ISSUER = 'cloudstore';
 const AUDIENCE = 'cloudstore';
-/** Verified tokens remembered (their digests and claims, a few hundred bytes each). */
-const VERIFIED_TOKENS_CACHED = 1000;
+/** Verified tokens remembered (each token and its claims, well under a kilobyte). */
+const VERIFIED_TOKENS_KEPT = 1000;
+
+interface TokenClaims {
+  jti?: unknown;
+  exp: number;
+}
+
+/**
+ * A token that passed every check is remembered and not verified again (the same bytes under the
+ * same key) until it expires; the session row is read on every request all the same, so a logout
+ * still ends it at once. Keyed by the token itself: fast-jwt's own cache keys by the token's
+ * SHA-256, which cost a small download as much as the signature check it saves.
+ */
+class VerifiedTokens {
+  private readonly claims = new Map<string, TokenClaims>();
+
+  constructor(private readonly verify: (token: string) => TokenClaims) {}
+
+  /** The token's claims; throws as `verify` does for a token that is not (or no longer) valid. */
+  claimsOf(token: string): TokenClaims {
+    const kept = this.claims.get(token);
+    if (kept && kept.exp * 1000 > Date.now()) return kept;
+    this.claims.delete(token);
+    const claims = this.verify(token);
+    if (this.claims.size >= VERIFIED_TOKENS_KEPT) this.claims.delete(this.claims.keys().next().value!);
+    this.claims.set(token, claims);
+    return claims;
+  }
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,11 +85,8 @@ export const authPlugin = fp(async (app: FastifyInstance, { config, signingKey, 
     allowedIss: ISSUER,
     allowedAud: AUDIENCE,
     requiredClaims: ['exp', 'iss', 'aud'],
-    // A token that passed every check is remembered (by its SHA-256) and not verified again (the
-    // same bytes under the same key) while it is live: each use still checks its expiry, and the
-    // session row is read on every request all the same.
-    cache: VERIFIED_TOKENS_CACHED,
   });
+  const verified = new VerifiedTokens((token) => verify(token) as TokenClaims);
 
   app.decorate('tokenSigner', { sign: (payload: { sub: string; jti: string; name: string }) => sign(payload) });
   app.decorateRequest('session', null as unknown as SessionUser);
@@ -71,7 +96,7 @@ export const authPlugin = fp(async (app: FastifyInstance, { config, signingKey, 
   const tokenIdOf = (request: FastifyRequest): string => {
     let payload: { jti?: unknown };
     try {
-      payload = verify(tokenOf(request) ?? '') as { jti?: unknown };
+      payload = verified.claimsOf(tokenOf(request) ?? '');
     } catch {
       throw new AppError('UNAUTHENTICATED', 'log in first: no valid token in the cookie or Authorization header');
     }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, createReadStream, openSync, readSync } from 'node:fs';
 import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import type { AppendOptions, BlobStore, ByteRange, RehashOptions, ResumableBytes
 import { directSink } from './direct-writes.js';
 import { rehashStored } from './rehash.js';
 import { SLAB_BYTES } from './slab-pool.js';
+import { SmallBlobCache } from './small-blob-cache.js';
 import { FILL_WINDOW_MS, WRITE_BLOCK_BYTES, writeThroughSlabs, type SlabSink } from './slab-writer.js';
 import { createUploadBuffers, type UploadBuffers } from './upload-buffers.js';
 import { writeFlushed } from './write-flushed.js';
@@ -29,6 +30,11 @@ const RESUMABLE_SLABS_IN_FLIGHT = 8;
  * read from a cold disk blocks the event loop for that read's time, as nginx's reads do.
  */
 const SMALL_READ_BYTES = 64 * 1024;
+/**
+ * Small blobs just served are kept in memory, up to this much (small-blob-cache.ts): a small
+ * download read from it skips the open, read and close, a tenth of its time.
+ */
+const SMALL_BLOB_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** Temporary files that this process is writing or holds staged: never a crash's leftovers. */
 const liveTemporaries = new Set<string>();
@@ -46,6 +52,7 @@ export class FsBlobStore implements BlobStore {
   private readonly resumableDir: string;
 
   private uploadBuffers: UploadBuffers | null = null;
+  private readonly smallBlobs = new SmallBlobCache(SMALL_BLOB_CACHE_BYTES);
 
   constructor(private readonly root: string) {
     this.blobDir = path.join(root, 'blobs');
@@ -174,7 +181,7 @@ export class FsBlobStore implements BlobStore {
 
   async copyTo(sha256: string, range: ByteRange, destination: Writable): Promise<void> {
     const length = range.end - range.start + 1;
-    if (length <= SMALL_READ_BYTES) return writeFlushed(destination, this.readSmall(sha256, range.start, length));
+    if (length <= SMALL_READ_BYTES) return writeFlushed(destination, this.smallRange(sha256, range.start, length));
     const handle = await open(this.pathOf(sha256), 'r');
     try {
       const size = Math.max(1, Math.min(IO_CHUNK_BYTES, length));
@@ -198,10 +205,23 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  private readSmall(sha256: string, start: number, length: number): Buffer {
+  /**
+   * A small range, from the cache, or else read; a read of a whole blob is kept once it hashes to
+   * its digest (so the cache never holds damaged bytes, nor a range for the whole).
+   */
+  private smallRange(sha256: string, start: number, length: number): Buffer {
+    const cached = this.smallBlobs.get(sha256, start, length);
+    if (cached) return cached;
+    if (start > 0) return this.readSmall(sha256, start, length, Buffer.allocUnsafe(length));
+    // Not from the shared pool: a kept slice of it would hold the whole pool slab.
+    const bytes = this.readSmall(sha256, 0, length, Buffer.allocUnsafeSlow(length));
+    if (createHash('sha256').update(bytes).digest('hex') === sha256) this.smallBlobs.set(sha256, bytes);
+    return bytes;
+  }
+
+  private readSmall(sha256: string, start: number, length: number, buffer: Buffer): Buffer {
     const descriptor = openSync(this.pathOf(sha256), 'r');
     try {
-      const buffer = Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
         const bytesRead = readSync(descriptor, buffer, filled, length - filled, start + filled);
@@ -229,6 +249,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(sha256: string): Promise<void> {
+    this.smallBlobs.delete(sha256);
     try {
       await unlink(this.pathOf(sha256));
     } catch (error) {

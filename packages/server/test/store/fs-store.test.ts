@@ -6,7 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { FsBlobStore } from '../../src/store/fs-store.js';
 import { filesBelow, randomContent, sha256Hex } from '../helpers/content.js';
@@ -46,6 +46,42 @@ t.test('a blob lives at blobs/<2 hex>/<2 hex>/<sha256>, readable by the server o
   t.same(await filesBelow(root), [expected], 'the only file is the blob at its fanned-out path');
   t.equal((await stat(path.join(root, expected))).mode & 0o077, 0, 'no access for group or others');
   t.equal(store.pathOf(sha256), path.join(root, expected));
+});
+
+/** What copyTo writes of `sha256`'s bytes from `start` to `end`. */
+async function copied(store: FsBlobStore, sha256: string, start: number, end: number): Promise<Buffer> {
+  const received: Buffer[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      received.push(Buffer.from(chunk));
+      done();
+    },
+  });
+  await store.copyTo(sha256, { start, end }, destination);
+  return Buffer.concat(received);
+}
+
+t.test('a small blob read whole and checked is served from memory, never damaged bytes', async (t) => {
+  const { store } = await createFsStore(t);
+  const content = randomContent(4096);
+  const staged = await store.write(Readable.from([content]), { maxBytes: MiB });
+  await staged.publish();
+  const sha256 = sha256Hex(content);
+  const blob = store.pathOf(sha256);
+
+  const damaged = Buffer.from(content);
+  damaged[100] ^= 1;
+  await writeFile(blob, damaged);
+  t.ok((await copied(store, sha256, 0, 4095)).equals(damaged), 'damaged bytes are served as read (the scrub judges them)');
+  await writeFile(blob, content);
+  t.ok((await copied(store, sha256, 0, 4095)).equals(content), 'and were not kept: the mended blob is read again');
+  t.ok((await copied(store, sha256, 10, 19)).equals(content.subarray(10, 20)), 'a range of a blob read whole');
+
+  await rm(blob);
+  t.ok((await copied(store, sha256, 0, 4095)).equals(content), 'the checked bytes are kept: the file is not opened again');
+  t.ok((await copied(store, sha256, 4000, 4095)).equals(content.subarray(4000)), 'every range of them');
+  await store.delete(sha256);
+  await t.rejects(copied(store, sha256, 0, 4095), { code: 'ENOENT' }, 'a deleted blob is forgotten');
 });
 
 /**
