@@ -41,6 +41,15 @@ forEachDatabase(t, async (t, kind) => {
     200,
     'control: a well-signed copy works',
   );
+  // Verified once, a token is remembered: it must still stop working when it expires.
+  const expiresSoon = Math.floor(Date.now() / 1000) + 2;
+  const shortLived = forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: expiresSoon }, secret);
+  t.equal((await client.call('GET', '/me', { token: shortLived })).status, 200, 'a token that expires in 2 s works now');
+  await new Promise((resolve) => setTimeout(resolve, expiresSoon * 1000 - Date.now() + 50));
+  const expired = await client.call('GET', '/me', { token: shortLived });
+  t.equal(expired.status, 401, 'and not once it has expired');
+  t.equal(expired.body.code, 'UNAUTHENTICATED');
+
   for (const [name, token] of Object.entries(forgeries)) {
     for (const via of ['bearer', 'cookie']) {
       const options = via === 'bearer' ? { token } : { headers: { cookie: `token=${token}` } };
