@@ -140,3 +140,17 @@ t.test('a byte flipped on the way: exit 7 and no file, not even a temporary one'
   const toStdout = await dave.runVia(proxy.url, ['get', 'contract.pdf', '-o', '-']);
   t.equal(toStdout.code, 7, 'standard output cannot be taken back, but the exit code tells');
 });
+
+t.test('a file of 64 MiB and more is hashed on a thread of its own, and checked all the same', async (t) => {
+  const content = randomBytes(64 * 1024 * 1024 + 7);
+  const grace = await userWithFile(t, 'grace', 'disk.img', content);
+  const get = await grace.run(['get', 'disk.img']);
+  t.equal(get.code, 0, get.stderr);
+  t.ok((await readFile(join(grace.home, 'disk.img'))).equals(content));
+
+  const proxy = await startProxy(t, server.port, { corruptDownloads: true });
+  const corrupt = await grace.runVia(proxy.url, ['get', 'disk.img', '-o', 'copy.img']);
+  t.equal(corrupt.code, 7);
+  t.equal(corrupt.stderr, "cloudstore: disk.img: the downloaded bytes do not match the server's SHA-256: nothing was saved\n");
+  t.notOk((await readdir(grace.home)).includes('copy.img'));
+});

@@ -4,10 +4,11 @@ import { ROUTES } from '@cloudstore/shared/routes';
 import { parseReprDigest } from '@cloudstore/shared/repr-digest';
 import { CliError, EXIT } from '../errors.js';
 import { ResumeStates } from '../local/resume-state.js';
+import { hasherHere, hasherOnThread } from '../local/hash-thread.js';
 import { appendHashing, partPathOf, promoteVerified } from '../local/verified-write.js';
 import type { Progress } from '../terminal/progress.js';
 import { ApiError, type ApiClient } from './client.js';
-import type { InPlaceResponse } from './in-place-get.js';
+import { READ_BUFFER_BYTES, type InPlaceResponse } from './in-place-get.js';
 import { withRetries, type RetryPolicy } from './retries.js';
 
 /** A download under way: the body still to read, and what it must hash to. */
@@ -88,6 +89,12 @@ interface PartState {
   etag: string;
 }
 
+/**
+ * Files this large are hashed on a thread of their own (local/hash-thread.ts), which takes some
+ * 30 ms to start: smaller ones hash on this thread.
+ */
+const HASH_THREAD_BYTES = 64 * 1024 * 1024;
+
 /** A record of a part file nobody resumed for this long is removed (the part itself stays the user's). */
 const ABANDONED_DOWNLOAD_MS = 30 * 24 * 3600 * 1000;
 
@@ -126,8 +133,9 @@ export async function downloadToFile(
     }
     const progress = run.progress(started.size, started.offset);
     try {
+      const hasher = (started.size ?? 0) >= HASH_THREAD_BYTES ? hasherOnThread(READ_BUFFER_BYTES) : hasherHere();
       const actual = await client.guard(() =>
-        appendHashing({ source: started.body, sha256: started.sha256, progress }, part, started.offset),
+        appendHashing({ source: started.body, sha256: started.sha256, progress }, part, started.offset, hasher),
       );
       return { ...started, actual };
     } finally {

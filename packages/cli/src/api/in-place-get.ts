@@ -9,7 +9,7 @@ import { MAX_HEAD_BYTES, malformedAnswer, parseHead, type ResponseHead } from '.
  * are hashed and copied to the file, and nothing is allocated per read, so that memory stays
  * flat without garbage collections. Larger buffers outgrow the cache and cost more per byte.
  */
-const READ_BUFFER_BYTES = 128 * 1024;
+export const READ_BUFFER_BYTES = 128 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** How long the server may stay silent, before the head or between body bytes while we read (undici's default too). */
 const IDLE_TIMEOUT_MS = 300_000;
