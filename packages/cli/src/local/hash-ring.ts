@@ -16,3 +16,20 @@ export interface RingData {
   slots: number;
   slotBytes: number;
 }
+
+/** Where the slots' bytes start: after the control words and one length per slot. */
+const dataOffset = (slots: number) => (CONTROL.length + slots) * 4;
+
+/** A ring of `slots` slots of `slotBytes`, in memory both threads share. */
+export function createRing(slots: number, slotBytes: number): RingData {
+  return { shared: new SharedArrayBuffer(dataOffset(slots) + slots * slotBytes), slots, slotBytes };
+}
+
+/** The ring's control words, each slot's length, and the slots' bytes (slot i at i × slotBytes). */
+export function ringViews({ shared, slots }: RingData) {
+  return {
+    control: new Int32Array(shared, 0, CONTROL.length),
+    lengths: new Int32Array(shared, CONTROL.length * 4, slots),
+    data: Buffer.from(shared, dataOffset(slots)),
+  };
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { CONTROL, type RingData } from './hash-ring.js';
+import { CONTROL, createRing, ringViews } from './hash-ring.js';
 
 /** What a download hashes its bytes with: `update` may ask the caller to wait (a promise). */
 export interface Hasher {
@@ -31,11 +31,8 @@ const SLOTS = 16;
  * `SLOTS` pieces of up to `slotBytes`: when the thread falls that far behind, `update` waits.
  */
 export function hasherOnThread(slotBytes: number): Hasher {
-  const shared = new SharedArrayBuffer((CONTROL.length + SLOTS) * 4 + SLOTS * slotBytes);
-  const control = new Int32Array(shared, 0, CONTROL.length);
-  const lengths = new Int32Array(shared, CONTROL.length * 4, SLOTS);
-  const data = Buffer.from(shared, (CONTROL.length + SLOTS) * 4);
-  const ring: RingData = { shared, slots: SLOTS, slotBytes };
+  const ring = createRing(SLOTS, slotBytes);
+  const { control, lengths, data } = ringViews(ring);
   const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
     workerData: ring,
     // It holds a hash and a few views: nothing the process was started with (loaders a test
