@@ -91,7 +91,7 @@ export const TARGETS = {
   s3UploadTwo: target(
     's3-upload-two-vs-sdk',
     's3',
-    'raw upload to S3 through two instances behind a round-robin proxy, big file, × the AWS SDK multipart upload (lib-storage, 8 MiB parts, 4 in flight)',
+    'raw upload to S3 through two instances behind nginx (round robin), big file, × the AWS SDK multipart upload (lib-storage, 8 MiB parts, 4 in flight)',
     'at-least',
     0.8,
     '×',
@@ -109,7 +109,7 @@ export const TARGETS = {
   s3DownloadTwo: target(
     's3-download-two-vs-sdk',
     's3',
-    'download from S3 through two instances behind a round-robin proxy, big file, × AWS SDK GetObject',
+    'download from S3 through two instances behind nginx (round robin), big file, × AWS SDK GetObject',
     'at-least',
     0.8,
     '×',

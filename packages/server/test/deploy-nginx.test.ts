@@ -8,9 +8,9 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDatabase } from '@cloudstore/test-helpers';
+import { NGINX_TEMPORARY_KINDS, renderShippedNginx } from '@cloudstore/test-helpers/shipped-nginx';
 import t, { type Test } from 'tap';
 import { Agent, request, setGlobalDispatcher } from 'undici';
 import { startServerOn } from './helpers/build-app.js';
@@ -23,24 +23,10 @@ import { eventually, sleep } from './helpers/waiting.js';
 
 const NGINX = '/usr/sbin/nginx';
 const OPENSSL = '/usr/bin/openssl';
-/** The example that docs/DEPLOY.md ships, run as it is but for its ports and paths. */
-const SHIPPED = fileURLToPath(new URL('../../../../docs/deploy/nginx.conf', import.meta.url));
 const MiB = 1024 * 1024;
 const BIG = 64 * MiB;
-const TEMPORARY_KINDS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
 
 t.setTimeout(600_000);
-
-/** `text` with each `from` replaced; each must occur exactly once, so an edit of the shipped file that the test misses fails here. */
-function render(text: string, replacements: [string, string][]): string {
-  let rendered = text;
-  for (const [from, to] of replacements) {
-    const count = rendered.split(from).length - 1;
-    if (count !== 1) throw new Error(`docs/deploy/nginx.conf: expected '${from}' once, found it ${count} times`);
-    rendered = rendered.replace(from, () => to);
-  }
-  return rendered;
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -80,19 +66,13 @@ async function startNginx(t: Test, upstreams: [number, number]): Promise<Nginx> 
     ...['-keyout', at('key.pem'), '-out', at('cert.pem'), '-days', '1', '-subj', '/CN=localhost'],
   ]);
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
-  const temporaryPaths = TEMPORARY_KINDS.map((kind) => `\n    ${kind}_temp_path ${at(`${kind}-temp`)};`).join('');
-  const config = render(await readFile(SHIPPED, 'utf8'), [
-    ['pid /run/nginx.pid;', `pid ${at('nginx.pid')};`],
-    ['/var/log/nginx/error.log', at('error.log')],
-    ['/var/log/nginx/cloudstore.log', at('cloudstore.log')],
-    ['\nhttp {', `\nhttp {${temporaryPaths}`],
-    ['server 10.0.0.11:3000;', `server 127.0.0.1:${upstreams[0]};`],
-    ['server 10.0.0.12:3000;', `server 127.0.0.1:${upstreams[1]};`],
-    ['listen 80;', `listen 127.0.0.1:${httpPort};`],
-    ['listen 443 ssl;', `listen 127.0.0.1:${httpsPort} ssl;`],
-    ['/etc/letsencrypt/live/files.example.org/fullchain.pem', at('cert.pem')],
-    ['/etc/letsencrypt/live/files.example.org/privkey.pem', at('key.pem')],
-  ]);
+  const config = await renderShippedNginx({
+    prefix,
+    upstreams,
+    redirectPort: httpPort,
+    port: httpsPort,
+    tls: { cert: at('cert.pem'), key: at('key.pem') },
+  });
   await writeFile(at('nginx.conf'), config);
   const child = spawn(NGINX, ['-p', prefix, '-c', at('nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -118,7 +98,7 @@ async function temporaryFilesHeld(nginx: Nginx): Promise<string[]> {
     if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== nginx.process.pid) continue;
     for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
       const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-      if (TEMPORARY_KINDS.some((kind) => target.startsWith(path.join(nginx.prefix, `${kind}-temp`)))) held.push(target);
+      if (NGINX_TEMPORARY_KINDS.some((kind) => target.startsWith(path.join(nginx.prefix, `${kind}-temp`)))) held.push(target);
     }
   }
   return held;

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { curlOnce, uploadArgs } from '../curl.js';
+import { freePort, nginxBinary } from '../nginx.js';
 import { runCommand, startServer, type ServerProcess } from '../subprocess.js';
 import { checkedTransfer, type TransferSubject } from '../transfer-subject.js';
 
@@ -12,26 +11,13 @@ import { checkedTransfer, type TransferSubject } from '../transfer-subject.js';
  * on the request path.
  */
 
-const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
-
 /** The nginx binary with the DAV module, or why there is none. */
 export async function findNginx(): Promise<{ binary: string; version: string } | { missing: string }> {
-  const binary = CANDIDATES.find((candidate) => existsSync(candidate));
+  const binary = nginxBinary();
   if (!binary) return { missing: 'nginx is not installed (Debian: apt-get install nginx-extras)' };
   const version = await runCommand(binary, ['-V']);
   if (!version.stderr.includes('http_dav_module')) return { missing: `${binary} has no WebDAV module (install nginx-extras)` };
   return { binary, version: /nginx\/([\d.]+)/.exec(version.stderr)?.[1] ?? '?' };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startNginx(

@@ -8,9 +8,9 @@ import type { BenchContext } from '../bench-context.js';
 import type { Transfer } from '../curl.js';
 import { median, pairedRatios, stopwatch } from '../measure.js';
 import type { DatabaseKind } from '../options.js';
+import { startNginxBalancer, type NginxBalancer } from '../nginx-balancer.js';
 import { startS3rver } from '../peers/peer-subjects.js';
 import { formatSize, MiB } from '../plan.js';
-import { startRoundRobinProxy, type RoundRobinProxy } from '../round-robin-proxy.js';
 import { mariadbUnavailableReason } from '../servers/mariadb.js';
 import { CloudStore, s3Settings } from '../servers/cloudstore.js';
 import { prefault, testFile } from '../test-files.js';
@@ -23,8 +23,8 @@ import { measureVariants, record, type SizeResult } from './transfers.js';
  * Content on S3 (API.md, "Storage and several instances"): s3rver on loopback, started by the
  * bench; our server stores on it, and the AWS SDK talks to it directly (lib-storage's Upload of
  * the file, GetObject to /dev/null) in the harness process, the baseline. Ours through curl: one instance,
- * then two instances of one service (MariaDB) behind a round-robin TCP proxy, each transfer to
- * the next instance.
+ * then two instances of one service (MariaDB) behind nginx as docs/DEPLOY.md ships it (round
+ * robin, each request to the next instance; TLS left out, as the baseline has none).
  */
 
 const SDK_LABEL = 'AWS SDK → s3rver';
@@ -116,7 +116,7 @@ export async function runS3(context: BenchContext): Promise<void> {
   const s3rver = await startS3rver(context.runDirectory);
   const { subject: sdk, client } = sdkSubject(s3rver.server.url, s3rver.server.pid);
   const stores: CloudStore[] = [];
-  let proxy: RoundRobinProxy | null = null;
+  let proxy: NginxBalancer | null = null;
   try {
     // Two instances share one database: MariaDB. Without it, one instance on SQLite; and in a
     // quick run too, which must stay cheap (one server start fewer).
@@ -125,29 +125,34 @@ export async function runS3(context: BenchContext): Promise<void> {
       : !context.options.databases.includes('mariadb')
         ? 'two instances need MariaDB, not selected'
         : await mariadbUnavailableReason();
-    const isMariadb = whyOne === null;
-    const database: DatabaseKind = isMariadb ? 'mariadb' : 'sqlite';
+    const database: DatabaseKind = whyOne === null ? 'mariadb' : 'sqlite';
     // The token key is shared, as every instance of one service must share it.
     const env = { ...s3Settings(s3rver.server.url, 'cloudstore'), JWT_SECRET: randomBytes(48).toString('base64url') };
     context.progress(`S3: our server on s3rver (${database})`);
     const first = await CloudStore.start({ runDirectory: context.runDirectory, database, instance: 's3-a', env });
     stores.push(first);
     const subjects = [ourSubject(first, `cloudstore on S3, 1 instance (${first.label})`, `raw route, SHA-256 verified, on ${first.label}`)];
-    if (isMariadb) {
+    let whyNotTwo = whyOne;
+    if (whyNotTwo === null) {
       const second = await CloudStore.start({ runDirectory: context.runDirectory, database, instance: 's3-b', env, shared: first });
       stores.push(second);
-      proxy = await startRoundRobinProxy([first.url, second.url]);
-      subjects.push({
-        ...ourSubject(
-          first.via(proxy.url),
-          `cloudstore on S3, 2 instances + round robin (${first.label})`,
-          'each transfer (and delete) to the next instance through a TCP relay',
-        ),
-        pid: null,
-      });
-    } else {
+      const balancer = await startNginxBalancer([first.url, second.url], context.runDirectory);
+      if ('missing' in balancer) whyNotTwo = balancer.missing;
+      else {
+        proxy = balancer;
+        subjects.push({
+          ...ourSubject(
+            first.via(proxy.url),
+            `cloudstore on S3, 2 instances + nginx (${first.label})`,
+            'each request (and delete) to the next instance, through docs/deploy/nginx.conf without TLS',
+          ),
+          pid: null,
+        });
+      }
+    }
+    if (whyNotTwo !== null) {
       for (const definition of [TARGETS.s3UploadTwo, TARGETS.s3DownloadTwo]) {
-        context.results.judge(notMeasured(definition, null, whyOne ?? ''));
+        context.results.judge(notMeasured(definition, null, whyNotTwo));
       }
     }
     const all = [...subjects, sdk];
@@ -184,13 +189,13 @@ export async function runS3(context: BenchContext): Promise<void> {
       record(context, () => 's3', `S3 download, ${formatSize(size)}`, all, downloads);
       for (const subject of all) await subject.remove(stored).catch(() => {});
       if (!isBig) continue;
+      const requests = proxy ? `; requests per instance ${(await proxy.requests()).join(' / ')}` : '';
       const verdict = (result: SizeResult, ours: TransferSubject | undefined, definition: TargetDefinition) => {
         if (!ours) return;
         const ratios = pairedRatios(result.samples.get(ours.label)!.samples, result.samples.get(SDK_LABEL)!.samples);
         if (ratios.length === 0) return;
         const spread = `${formatSize(size)}, ${ratios.length} pairs, ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×`;
-        const balance = proxy && ours === subjects[1] ? `; connections per instance ${proxy.connections().join(' / ')}` : '';
-        context.results.judge(judge(definition, null, median(ratios), spread + balance));
+        context.results.judge(judge(definition, null, median(ratios), spread + (ours === subjects[1] ? requests : '')));
       };
       verdict(uploads, subjects[0], TARGETS.s3Upload);
       verdict(uploads, subjects[1], TARGETS.s3UploadTwo);
@@ -202,7 +207,7 @@ export async function runS3(context: BenchContext): Promise<void> {
     context.progress('S3: stopping');
     client.destroy();
     await proxy?.close();
-    context.progress('S3: proxy closed');
+    context.progress('S3: nginx stopped');
     for (const store of stores.reverse()) {
       await store.stop().catch(() => {});
       context.progress(`S3: stopped ${store.server.label}`);
