@@ -351,8 +351,7 @@ async function appendThroughSlab(
   let capacity = SLAB_BYTES;
   let sent = from.offset;
   let durable = from.offset;
-  let writing: Promise<void> = Promise.resolve();
-  /** The writes of detached slabs not yet done, oldest first. */
+  /** The writes of detached slabs not yet done, oldest first; several at once, as a plain upload's. */
   const inFlight: Promise<void>[] = [];
   let writeError: unknown = null;
   let fillTimer: NodeJS.Timeout | undefined;
@@ -368,8 +367,8 @@ async function appendThroughSlab(
     slab = -1;
     filled = 0;
     sent += bytes;
-    const written: Promise<void> = writing
-      .then(() => sink.write(slabs.buffer, slabs.offsetOf(detached), bytes, position))
+    const written: Promise<void> = sink
+      .write(slabs.buffer, slabs.offsetOf(detached), bytes, position)
       .then(
         () => undefined,
         (error: unknown) => void (writeError ??= error),
@@ -378,12 +377,11 @@ async function appendThroughSlab(
         slabs.release(detached);
         inFlight.splice(inFlight.indexOf(written), 1);
       });
-    writing = written;
     inFlight.push(written);
   };
   const sync = async () => {
     detach();
-    await writing;
+    await Promise.all(inFlight);
     if (writeError) throw writeError;
     if (sent === durable) return;
     await handle.sync();
