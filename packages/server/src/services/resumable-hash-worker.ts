@@ -20,10 +20,13 @@ import { parentPort } from 'node:worker_threads';
  *   { session, chunk: Uint8Array }            hash these bytes next
  *   { session, save: true, mark? }            reply { session, state } (portable: the state after
  *                                             every chunk sent; fast: a copy kept under `mark`, state null)
- *   { session, sync: true }                   reply { session } once every chunk sent is hashed
+ *   { session, sync: true }                   reply { session, spare } once every chunk sent is hashed
  *   { session, digest: true }                 reply { session, sha256 } and forget the session
  *   { session, end: true }                    forget the session
  *   { forget: upload }                        drop the copy kept for that upload
+ * A sync's reply also gives back the buffers of chunks hashed since the last one (`spare`, moved,
+ * not copied), for the next chunks: a new buffer for each would cost the request thread a page
+ * fault every 4 KiB it copies into one.
  */
 export interface HashMessage {
   session?: number;
@@ -40,6 +43,9 @@ export interface HashMessage {
 
 /** Copies of fast hashes kept per thread at most, the least recently saved dropped first (rebuilt if needed). */
 const KEPT_COPIES = 1024;
+/** Buffers of hashed chunks held for the next sync's reply, at most (the rest are left to the collector). */
+const SPARE_BUFFERS = 16;
+const spare: ArrayBuffer[] = [];
 
 /** One hash in progress, portable or fast alike. */
 interface Hasher {
@@ -112,9 +118,15 @@ parentPort!.on('message', (message: HashMessage) => {
   sessions.set(
     session,
     hasher.then((hash) => {
-      if (message.chunk) hash.update(message.chunk);
+      if (message.chunk) {
+        hash.update(message.chunk);
+        if (spare.length < SPARE_BUFFERS && message.chunk.buffer instanceof ArrayBuffer) spare.push(message.chunk.buffer);
+      }
       if (message.save) parentPort!.postMessage({ session, state: hash.save(message.mark ?? '') });
-      if (message.sync) parentPort!.postMessage({ session });
+      if (message.sync) {
+        const given = spare.splice(0);
+        parentPort!.postMessage({ session, spare: given }, given);
+      }
       return hash;
     }),
   );
