@@ -43,7 +43,11 @@ export interface HashMessage {
 
 /** Copies of fast hashes kept per thread at most, the least recently saved dropped first (rebuilt if needed). */
 const KEPT_COPIES = 1024;
-/** Buffers of hashed chunks held for the next sync's reply, at most (the rest are left to the collector). */
+/**
+ * Buffers of hashed chunks held for the next sync's reply, at most (the rest are left to the
+ * collector); only an open session's, and none once no session is open, so that an idle thread
+ * holds none.
+ */
 const SPARE_BUFFERS = 16;
 const spare: ArrayBuffer[] = [];
 
@@ -109,9 +113,13 @@ parentPort!.on('message', (message: HashMessage) => {
   }
   const hasher = sessions.get(session);
   if (!hasher) return;
-  if (message.end) return void sessions.delete(session);
-  if (message.digest) {
+  const forgetSession = () => {
     sessions.delete(session);
+    if (sessions.size === 0) spare.length = 0;
+  };
+  if (message.end) return forgetSession();
+  if (message.digest) {
+    forgetSession();
     void hasher.then((hash) => parentPort!.postMessage({ session, sha256: hash.digest() }));
     return;
   }
@@ -120,7 +128,8 @@ parentPort!.on('message', (message: HashMessage) => {
     hasher.then((hash) => {
       if (message.chunk) {
         hash.update(message.chunk);
-        if (spare.length < SPARE_BUFFERS && message.chunk.buffer instanceof ArrayBuffer) spare.push(message.chunk.buffer);
+        const isOpen = sessions.has(session);
+        if (isOpen && spare.length < SPARE_BUFFERS && message.chunk.buffer instanceof ArrayBuffer) spare.push(message.chunk.buffer);
       }
       if (message.save) parentPort!.postMessage({ session, state: hash.save(message.mark ?? '') });
       if (message.sync) {
