@@ -1,8 +1,8 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { renderShippedNginx } from '@cloudstore/test-helpers/shipped-nginx';
-import { freePort, nginxBinary } from './nginx.js';
+import { freePort, renderShippedNginx } from '@cloudstore/test-helpers/shipped-nginx';
+import { nginxBinary } from './nginx.js';
 import { startServer } from './subprocess.js';
 
 /**

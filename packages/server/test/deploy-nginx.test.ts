@@ -4,13 +4,13 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createTestDatabase } from '@cloudstore/test-helpers';
-import { NGINX_TEMPORARY_KINDS, renderShippedNginx } from '@cloudstore/test-helpers/shipped-nginx';
+import { freePort, NGINX_TEMPORARY_KINDS, renderShippedNginx } from '@cloudstore/test-helpers/shipped-nginx';
 import t, { type Test } from 'tap';
 import { Agent, request, setGlobalDispatcher } from 'undici';
 import { startServerOn } from './helpers/build-app.js';
@@ -27,14 +27,6 @@ const MiB = 1024 * 1024;
 const BIG = 64 * MiB;
 
 t.setTimeout(600_000);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +23,15 @@ export interface ShippedNginxPlaces {
    * comparison with a baseline that speaks plain HTTP measures the relay and not TLS.
    */
   tls: { cert: string; key: string } | null;
+}
+
+/** A port on 127.0.0.1 that nothing listens on now, for nginx to take. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 /** `text` with each `from` replaced; each must occur exactly once, so an edit of the shipped file that this misses fails here. */

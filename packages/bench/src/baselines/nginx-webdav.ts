@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { freePort } from '@cloudstore/test-helpers/shipped-nginx';
 import { curlOnce, uploadArgs } from '../curl.js';
-import { freePort, nginxBinary } from '../nginx.js';
+import { nginxBinary } from '../nginx.js';
 import { runCommand, startServer, type ServerProcess } from '../subprocess.js';
 import { checkedTransfer, type TransferSubject } from '../transfer-subject.js';
 
