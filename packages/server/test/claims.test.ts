@@ -66,6 +66,16 @@ forEachDatabase(t, async (t, kind) => {
     t.ok(Math.abs(Number(row.expires_at) - Date.now() - 120_000) < 10_000, 'it expires in 120 s');
   });
 
+  t.test('a new challenge deletes the expired ones, and leaves the live ones', async (t) => {
+    const expired = await bob.challenge('x', small);
+    const live = await bob.challenge('x', small);
+    await db('challenges')
+      .where('nonce', expired.nonce)
+      .update({ expires_at: Date.now() - 1 });
+    await carol.challenge('y', small);
+    t.same(await db('challenges').whereIn('nonce', [expired.nonce, live.nonce]).pluck('nonce'), [live.nonce]);
+  });
+
   t.test('a correct proof is 201, deduplicated, and stores no new bytes', async (t) => {
     const blobs = await blobsOnDisk(server.dataDir);
     for (const [name, content] of Object.entries({ big, justOver, small, empty })) {

@@ -1,5 +1,8 @@
 import type { Knex } from 'knex';
 
+/** Expired challenges deleted at most by one call of deleteExpired. */
+const EXPIRED_BATCH = 500;
+
 export interface ChallengeRecord {
   nonce: string;
   userId: number;
@@ -41,7 +44,14 @@ export class ChallengeRepository {
     };
   }
 
+  /**
+   * Deletes expired challenges, up to EXPIRED_BATCH of them (the rest go next time). Found first,
+   * then deleted by nonce: a delete over the expiry index locks that index before the rows, the
+   * opposite order to `consume`'s delete by nonce, and the two deadlocked on MySQL/MariaDB (one
+   * claim in 160 answered 503 with 16 claims at once).
+   */
   async deleteExpired(now: number): Promise<void> {
-    await this.db('challenges').where('expires_at', '<', now).delete();
+    const expired = await this.db('challenges').where('expires_at', '<', now).limit(EXPIRED_BATCH).pluck('nonce');
+    if (expired.length > 0) await this.db('challenges').whereIn('nonce', expired).where('expires_at', '<', now).delete();
   }
 }
