@@ -18,6 +18,8 @@ import { parentPort } from 'node:worker_threads';
  *                                             { session, caughtUp } (false: started from nothing,
  *                                             the stored bytes to come first)
  *   { session, chunk: Uint8Array }            hash these bytes next
+ *   { session, shared: Uint8Array }           hash these bytes of shared memory next, where they
+ *                                             lie; reply { session } once hashed
  *   { session, save: true, mark? }            reply { session, state } (portable: the state after
  *                                             every chunk sent; fast: a copy kept under `mark`, state null)
  *   { session, sync: true }                   reply { session, spare } once every chunk sent is hashed
@@ -33,6 +35,7 @@ export interface HashMessage {
   load?: Uint8Array | null;
   resume?: { upload: string; mark: string; offset: number };
   chunk?: Uint8Array;
+  shared?: Uint8Array;
   save?: true;
   mark?: string;
   sync?: true;
@@ -130,6 +133,10 @@ parentPort!.on('message', (message: HashMessage) => {
         hash.update(message.chunk);
         const isOpen = sessions.has(session);
         if (isOpen && spare.length < SPARE_BUFFERS && message.chunk.buffer instanceof ArrayBuffer) spare.push(message.chunk.buffer);
+      }
+      if (message.shared) {
+        hash.update(message.shared);
+        parentPort!.postMessage({ session });
       }
       if (message.save) parentPort!.postMessage({ session, state: hash.save(message.mark ?? '') });
       if (message.sync) {

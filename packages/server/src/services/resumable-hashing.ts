@@ -14,6 +14,11 @@ export interface ResumableHash {
   readonly caughtUp: Promise<boolean>;
   /** Hashes `bytes` next (a copy goes to the thread: the caller may reuse them at once). */
   update(bytes: Uint8Array): void;
+  /**
+   * Hashes `view`, a view of shared memory, next, where it lies (no copy): resolves once it is
+   * hashed; until then the caller must not change those bytes.
+   */
+  updateShared(view: Uint8Array): Promise<void>;
   /** The state after every byte given so far, for the database: `open` continues from it. */
   save(): Promise<string>;
   /** Resolves once every byte given so far is hashed (the caller's pace). */
@@ -144,6 +149,10 @@ export class ResumableHashing {
           offset += take;
           if (batched === BATCH_BYTES) flush();
         }
+      },
+      updateShared: async (view) => {
+        flush();
+        await ask({ session, shared: view });
       },
       save: async () => {
         flush();

@@ -245,6 +245,7 @@ export class ResumableUploadService {
           opened.update(chunk);
           return paced(chunk.length);
         },
+        onSharedBytes: (view) => opened.updateShared(view),
         checkpoint: async (durable) => {
           latest = durable;
           const progress = {

@@ -55,7 +55,14 @@ export interface AppendOptions {
    */
   onBytes(chunk: Buffer): void | Promise<void>;
   /**
-   * Every byte given to `onBytes` so far is durable, as `durable` records: the caller saves it.
+   * Given, it replaces `onBytes` for a store whose buffers are shared memory (the file store's
+   * slabs): each buffer's bytes, in order, once it is full, as a view of that memory; the caller
+   * hashes them where they lie, on another thread, without a copy on this one, and resolves once
+   * done. The store changes nothing in the view until then. A rejection ends the append.
+   */
+  onSharedBytes?(view: Uint8Array): Promise<void>;
+  /**
+   * Every byte handed over so far is durable, as `durable` records: the caller saves it.
    * Called during a long append, at its end, and after a failed source (what arrived is kept);
    * the store takes no further chunk until it resolves. A rejection ends the append.
    */

@@ -333,9 +333,11 @@ async function syncDirectory(directory: string): Promise<void> {
  * bytes arrive, given back once written, or after FILL_WINDOW_MS of quiet, so that a stalled
  * client holds none), written through `sink`: with O_DIRECT where a slab starts on a block
  * boundary, as a plain upload's (direct-writes.ts), so a slab that starts off one is filled only
- * up to the next boundary. Each byte is hashed (`onBytes`) as it enters a slab; the file is
- * fsynced through `handle` and the point checkpointed every RESUMABLE_CHECKPOINT_BYTES, at the
- * end, and after a failed source. Returns the durable offset.
+ * up to the next boundary. Each slab is hashed where it lies (`onSharedBytes`) while it is
+ * written, and goes back to the pool once both are done; without `onSharedBytes`, each byte is
+ * handed to `onBytes` as it enters a slab. The file is fsynced through `handle` and the point
+ * checkpointed every RESUMABLE_CHECKPOINT_BYTES, at the end, and after a failed source.
+ * Returns the durable offset.
  */
 async function appendThroughSlab(
   handle: FileHandle,
@@ -343,7 +345,7 @@ async function appendThroughSlab(
   { slabs }: UploadBuffers,
   from: ResumableBytes,
   source: Readable,
-  { length, onBytes, checkpoint }: AppendOptions,
+  { length, onBytes, onSharedBytes, checkpoint }: AppendOptions,
 ): Promise<number> {
   let slab = -1;
   let filled = 0;
@@ -351,15 +353,16 @@ async function appendThroughSlab(
   let capacity = SLAB_BYTES;
   let sent = from.offset;
   let durable = from.offset;
-  /** The writes of detached slabs not yet done, oldest first; several at once, as a plain upload's. */
+  /** The writes (and hashes) of detached slabs not yet done, oldest first; several at once, as a plain upload's. */
   const inFlight: Promise<void>[] = [];
+  /** The first write or hash of a slab that failed. */
   let writeError: unknown = null;
   let fillTimer: NodeJS.Timeout | undefined;
   // Bytes in hand are kept even when their client is gone (unlike a plain write's): the wait for
   // a slab is not cut short, and slabs come back within FILL_WINDOW_MS of any upload's pause.
   const waiting = new AbortController().signal;
 
-  /** Sends the slab being filled to the file; it goes back to the pool once written. */
+  /** Sends the slab being filled to the file (and to the hash); it goes back to the pool once both are done. */
   const detach = () => {
     clearTimeout(fillTimer);
     if (slab === -1) return;
@@ -367,16 +370,15 @@ async function appendThroughSlab(
     slab = -1;
     filled = 0;
     sent += bytes;
-    const written: Promise<void> = sink
-      .write(slabs.buffer, slabs.offsetOf(detached), bytes, position)
-      .then(
-        () => undefined,
-        (error: unknown) => void (writeError ??= error),
-      )
-      .finally(() => {
-        slabs.release(detached);
-        inFlight.splice(inFlight.indexOf(written), 1);
-      });
+    const offset = slabs.offsetOf(detached);
+    const uses = [sink.write(slabs.buffer, offset, bytes, position)];
+    if (onSharedBytes) uses.push(onSharedBytes(new Uint8Array(slabs.memory, offset, bytes)));
+    // Settled, not all: the slab is in use until both are done, even once one has failed.
+    const written: Promise<void> = Promise.allSettled(uses).then((results) => {
+      for (const result of results) if (result.status === 'rejected') writeError ??= result.reason;
+      slabs.release(detached);
+      inFlight.splice(inFlight.indexOf(written), 1);
+    });
     inFlight.push(written);
   };
   const sync = async () => {
@@ -405,7 +407,7 @@ async function appendThroughSlab(
         }
         const take = Math.min(chunk.length - offset, capacity - filled);
         const piece = chunk.subarray(offset, offset + take);
-        const paced = onBytes(piece);
+        const paced = onSharedBytes ? undefined : onBytes(piece);
         slabs.copyIn(slab, filled, piece);
         filled += take;
         offset += take;

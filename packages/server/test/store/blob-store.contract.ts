@@ -49,7 +49,17 @@ async function stored(store: BlobStore, content: Buffer): Promise<string> {
   return staged.sha256;
 }
 
-/** One resumable append, as a PATCH makes it: each chunk hashed as the store takes it, each durable point recorded. */
+/**
+ * How the caller of an append takes the bytes to hash: each chunk as the store takes it, or also
+ * offered views of shared memory (`onSharedBytes`), which a store may use instead. Those are
+ * hashed 25 ms later, as a busy hashing thread might, after the store's write of the same bytes
+ * is done: a store that reused the memory before the promise resolved makes the digest wrong
+ * (checked by breaking the file store so).
+ */
+const HASHED_AS = ['chunks', 'shared views'] as const;
+type HashedAs = (typeof HASHED_AS)[number];
+
+/** One resumable append, as a PATCH makes it: each byte hashed, in order, each durable point recorded. */
 async function appendPiece(
   store: BlobStore,
   from: ResumableBytes,
@@ -57,12 +67,20 @@ async function appendPiece(
   length: number,
   hash: Hash,
   checkpoints: ResumableBytes[],
+  hashedAs: HashedAs = 'chunks',
 ) {
   return store.appendResumable(from, source, {
     length,
     onBytes: (chunk) => {
       hash.update(chunk);
     },
+    ...(hashedAs === 'shared views' && {
+      onSharedBytes: async (view: Uint8Array) => {
+        if (!(view.buffer instanceof SharedArrayBuffer)) throw new Error('not a view of shared memory');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        hash.update(view);
+      },
+    }),
     checkpoint: async (durable) => {
       checkpoints.push(durable);
     },
@@ -254,51 +272,67 @@ export function blobStoreContract(t: Test, createStore: StoreFactory): void {
     t.ok((await readAll(store.read(staged.sha256))).equals(Buffer.concat([head, tail])));
   });
 
-  t.test('a resumable upload, appended in pieces of any size, completes into a blob without a byte read back', async (t) => {
-    const store = await createStore(t);
-    const content = randomContent(9 * MiB + 11);
-    const hash = createHash('sha256');
-    const checkpoints: ResumableBytes[] = [];
-    let bytes = await store.createResumable();
-    t.equal(bytes.offset, 0);
-    const cuts = [0, 1000, 3 * MiB + 1, 6 * MiB, 8 * MiB + 512 * 1024, content.length];
-    for (let index = 1; index < cuts.length; index++) {
-      const piece = content.subarray(cuts[index - 1], cuts[index]);
-      bytes = await appendPiece(store, bytes, chunked(piece, [65_536, 777]), content.length, hash, checkpoints);
-      t.equal(bytes.offset, cuts[index], `durable through ${cuts[index]}`);
-      t.same(checkpoints.at(-1), bytes, 'the last checkpoint is the point returned');
-      t.equal(await store.sweepTemporary(), 0, 'an upload in progress is no leftover');
-    }
-    const sha256 = hash.digest('hex');
-    t.equal(sha256, sha256Hex(content), 'every byte was handed to onBytes once, in order');
-    const staged = await store.completeResumable(bytes, sha256);
-    t.equal(staged.size, content.length);
-    t.equal(await store.stat(sha256), null, 'not visible before it is published');
-    await staged.publish();
-    await staged.discard();
-    t.same(await store.stat(sha256), { size: content.length });
-    t.ok((await readAll(store.read(sha256))).equals(content), 'the same bytes come back');
-    t.equal(await store.sweepTemporary(), 0);
-  });
+  for (const hashedAs of HASHED_AS) {
+    t.test(
+      `a resumable upload, appended in pieces of any size, completes into a blob without a byte read back (hashed as ${hashedAs})`,
+      async (t) => {
+        const store = await createStore(t);
+        const content = randomContent(9 * MiB + 11);
+        const hash = createHash('sha256');
+        const checkpoints: ResumableBytes[] = [];
+        let bytes = await store.createResumable();
+        t.equal(bytes.offset, 0);
+        const cuts = [0, 1000, 3 * MiB + 1, 6 * MiB, 8 * MiB + 512 * 1024, content.length];
+        for (let index = 1; index < cuts.length; index++) {
+          const piece = content.subarray(cuts[index - 1], cuts[index]);
+          bytes = await appendPiece(store, bytes, chunked(piece, [65_536, 777]), content.length, hash, checkpoints, hashedAs);
+          t.equal(bytes.offset, cuts[index], `durable through ${cuts[index]}`);
+          t.same(checkpoints.at(-1), bytes, 'the last checkpoint is the point returned');
+          t.equal(await store.sweepTemporary(), 0, 'an upload in progress is no leftover');
+        }
+        const sha256 = hash.digest('hex');
+        t.equal(sha256, sha256Hex(content), 'every byte was handed over once, in order');
+        const staged = await store.completeResumable(bytes, sha256);
+        t.equal(staged.size, content.length);
+        t.equal(await store.stat(sha256), null, 'not visible before it is published');
+        await staged.publish();
+        await staged.discard();
+        t.same(await store.stat(sha256), { size: content.length });
+        t.ok((await readAll(store.read(sha256))).equals(content), 'the same bytes come back');
+        t.equal(await store.sweepTemporary(), 0);
+      },
+    );
 
-  t.test('a resumable append whose source fails keeps every byte it took, and the upload goes on from there', async (t) => {
-    const store = await createStore(t);
-    const content = randomContent(6 * MiB + 3);
-    const hash = createHash('sha256');
-    const checkpoints: ResumableBytes[] = [];
-    const start = await store.createResumable();
-    const taken = content.subarray(0, 2 * MiB + 99);
-    const failure = new Error('connection reset');
-    await t.rejects(appendPiece(store, start, failingAfter(taken, failure), content.length, hash, checkpoints), failure);
-    const durable = checkpoints.at(-1)!;
-    t.equal(durable.offset, taken.length, 'what arrived before the failure is durable');
-    const rest = await appendPiece(store, durable, chunked(content.subarray(taken.length)), content.length, hash, checkpoints);
-    t.equal(rest.offset, content.length);
-    const staged = await store.completeResumable(rest, hash.digest('hex'));
-    t.equal(staged.sha256, sha256Hex(content));
-    await staged.publish();
-    t.ok((await readAll(store.read(staged.sha256))).equals(content));
-  });
+    t.test(
+      `a resumable append whose source fails keeps every byte it took, and the upload goes on from there (hashed as ${hashedAs})`,
+      async (t) => {
+        const store = await createStore(t);
+        const content = randomContent(6 * MiB + 3);
+        const hash = createHash('sha256');
+        const checkpoints: ResumableBytes[] = [];
+        const start = await store.createResumable();
+        const taken = content.subarray(0, 2 * MiB + 99);
+        const failure = new Error('connection reset');
+        await t.rejects(appendPiece(store, start, failingAfter(taken, failure), content.length, hash, checkpoints, hashedAs), failure);
+        const durable = checkpoints.at(-1)!;
+        t.equal(durable.offset, taken.length, 'what arrived before the failure is durable');
+        const rest = await appendPiece(
+          store,
+          durable,
+          chunked(content.subarray(taken.length)),
+          content.length,
+          hash,
+          checkpoints,
+          hashedAs,
+        );
+        t.equal(rest.offset, content.length);
+        const staged = await store.completeResumable(rest, hash.digest('hex'));
+        t.equal(staged.sha256, sha256Hex(content));
+        await staged.publish();
+        t.ok((await readAll(store.read(staged.sha256))).equals(content));
+      },
+    );
+  }
 
   t.test('a resumable append refuses bytes past the length, keeping those before them', async (t) => {
     const store = await createStore(t);
