@@ -61,16 +61,77 @@ interface MysqlConnection {
   execute(sql: string, values: unknown[], callback: (error: Error | null, rows: unknown) => void): void;
 }
 
+/** Reads of one SQL text asked together go as one statement of at most this many. */
+const MAX_BATCH = 16;
+/** The column that says which read of a batch a row answers (select lists of ours never use it). */
+const SLOT_COLUMN = 'batch_slot';
+
+interface Waiting {
+  bindings: readonly unknown[];
+  resolve(row: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * On MySQL/MariaDB, the reads of one SQL text that requests ask in the same turn of the event
+ * loop (those read from their sockets together) go as one statement, `(read 0) union all
+ * (read 1) …`, each part naming its slot: one round trip, one write and one result for all of
+ * them. Each read still runs when asked, against what is committed then (nothing is cached), and
+ * a single read goes alone as its own statement. Measured on a small download under load
+ * (issue 18): the statement's write to the database's socket took a quarter of the request thread.
+ */
 class MysqlReads implements PreparedReads {
+  private queued = new Map<string, Waiting[]>();
+  private isScheduled = false;
+
   constructor(private readonly db: Knex) {}
 
-  async first<Row>(sql: string, bindings: readonly unknown[]): Promise<Row | undefined> {
+  first<Row>(sql: string, bindings: readonly unknown[]): Promise<Row | undefined> {
+    return new Promise((resolve, reject) => {
+      const group = this.queued.get(sql);
+      const waiting: Waiting = { bindings, resolve: resolve as (row: unknown) => void, reject };
+      if (group) group.push(waiting);
+      else this.queued.set(sql, [waiting]);
+      if (this.isScheduled) return;
+      this.isScheduled = true;
+      setImmediate(() => this.sendQueued());
+    });
+  }
+
+  private sendQueued(): void {
+    this.isScheduled = false;
+    const groups = this.queued;
+    this.queued = new Map();
+    for (const [sql, group] of groups) {
+      for (let start = 0; start < group.length; start += MAX_BATCH) void this.send(sql, group.slice(start, start + MAX_BATCH));
+    }
+  }
+
+  private async send(sql: string, batch: Waiting[]): Promise<void> {
+    try {
+      if (batch.length === 1) return batch[0].resolve((await this.execute(sql, batch[0].bindings))[0]);
+      const rows = await this.execute(
+        batchSql(sql, batch.length),
+        batch.flatMap((waiting) => waiting.bindings),
+      );
+      const firsts: unknown[] = [];
+      for (const row of rows) {
+        const slot = Number(row[SLOT_COLUMN]);
+        delete row[SLOT_COLUMN];
+        firsts[slot] ??= row;
+      }
+      batch.forEach((waiting, slot) => waiting.resolve(firsts[slot]));
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+    }
+  }
+
+  private async execute(sql: string, bindings: readonly unknown[]): Promise<Record<string, unknown>[]> {
     const connection = (await this.db.client.acquireConnection()) as MysqlConnection;
     try {
-      const rows = await new Promise<Row[]>((resolve, reject) => {
-        connection.execute(sql, [...bindings], (error, result) => (error ? reject(error) : resolve(result as Row[])));
+      return await new Promise<Record<string, unknown>[]>((resolve, reject) => {
+        connection.execute(sql, [...bindings], (error, rows) => (error ? reject(error) : resolve(rows as Record<string, unknown>[])));
       });
-      return rows[0];
     } finally {
       await this.db.client.releaseConnection(connection);
     }
@@ -79,4 +140,19 @@ class MysqlReads implements PreparedReads {
   async close(): Promise<void> {
     // The connections are Knex's: they close with it.
   }
+}
+
+const batchTexts = new Map<string, string>();
+
+/** `count` copies of the read `sql` (a select), each naming its slot, as one statement. */
+function batchSql(sql: string, count: number): string {
+  const key = `${count}:${sql}`;
+  let text = batchTexts.get(key);
+  if (!text) {
+    if (!/^select /i.test(sql)) throw new Error(`not a select: ${sql}`);
+    const parts = Array.from({ length: count }, (_, slot) => `(select ${slot} as ${SLOT_COLUMN}, ${sql.slice('select '.length)})`);
+    text = parts.join(' union all ');
+    batchTexts.set(key, text);
+  }
+  return text;
 }
