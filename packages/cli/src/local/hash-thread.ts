@@ -55,7 +55,9 @@ export function hasherOnThread(slotBytes: number): Hasher {
   };
   const fill = (piece: Buffer) => {
     const slot = written % SLOTS;
-    piece.copy(data, slot * slotBytes);
+    // Not `piece.copy(data, …)`: into shared memory V8 copies with relaxed atomics, measured at
+    // 12 % of a 1 GiB get's thread; `fill` with a source of the range's own length is one memcpy.
+    if (piece.length > 0) data.fill(piece, slot * slotBytes, slot * slotBytes + piece.length);
     lengths[slot] = piece.length;
     Atomics.store(control, CONTROL.written, ++written);
     signal();
