@@ -15,11 +15,17 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the server binary in an empty folder until it exits, or until `until` matches its stdout. */
-async function runServer(t: Test, args: string[], env: Record<string, string> = {}, until?: RegExp): Promise<Run> {
+/** Runs the server binary (under `nodeFlags`) in an empty folder until it exits, or until `until` matches its stdout. */
+async function runServer(
+  t: Test,
+  args: string[],
+  env: Record<string, string> = {},
+  until?: RegExp,
+  nodeFlags: string[] = [],
+): Promise<Run> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cloudstore-start-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [mainScript, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, mainScript, ...args], {
     cwd: dir,
     env: { PATH: process.env.PATH, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,4 +77,13 @@ t.test('the start line names the address, the data directory, the database and t
   const entry = JSON.parse(line!) as Record<string, string>;
   t.match(entry.msg, /serving http:\/\/127\.0\.0\.1:\d+ \(data in .+, database SQLite at .+cloudstore\.db, content in .+blobs\)/);
   t.match(entry, { dataDir: /cloudstore-start-/, database: /^SQLite at /, store: /^file at / });
+});
+
+t.test("started with V8's flags (node --max-old-space-size=… main.js), the server starts its threads and serves", async (t) => {
+  const run = await runServer(t, [], { LOG_LEVEL: 'info' }, /CloudStore .* serving/, [
+    '--max-old-space-size=512',
+    '--stack-trace-limit=20',
+  ]);
+  t.match(run.stdout, /CloudStore .* serving/);
+  t.notMatch(run.stdout + run.stderr, /cannot start|invalid execArgv/);
 });

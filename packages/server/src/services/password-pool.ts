@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import { computeWorkerFlags } from '../worker-flags.js';
+import type { Worker } from 'node:worker_threads';
+import { startComputingWorker } from '../worker-flags.js';
 import { AppError } from '../errors.js';
 import type { PasswordJob } from './password-worker.js';
 
@@ -46,7 +46,7 @@ export class PasswordPool {
   }
 
   private spawn(): void {
-    const worker = new Worker(new URL('./password-worker.js', import.meta.url), { execArgv: computeWorkerFlags() });
+    const worker = startComputingWorker(new URL('./password-worker.js', import.meta.url));
     // Only a thread at work keeps the process alive (a command-line script waits for its hash).
     worker.unref();
     worker.on('message', (reply: { result?: unknown; error?: string }) => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
-import { computeWorkerFlags } from '../worker-flags.js';
+import type { Worker } from 'node:worker_threads';
+import { startComputingWorker } from '../worker-flags.js';
 import type { HashMessage } from './resumable-hash-worker.js';
 
 /** The SHA-256 of a resumable upload, continued on a hashing thread (see resumable-hash-worker.ts). */
@@ -75,7 +75,7 @@ export class ResumableHashing {
 
   constructor(size: number) {
     for (let index = 0; index < size; index++) {
-      const worker = new Worker(new URL('./resumable-hash-worker.js', import.meta.url), { execArgv: computeWorkerFlags() });
+      const worker = startComputingWorker(new URL('./resumable-hash-worker.js', import.meta.url));
       worker.unref();
       worker.on('message', (reply: Reply) => {
         for (const buffer of reply.spare ?? []) if (this.openHashes > 0 && this.spare.length < SPARE_BATCHES) this.spare.push(buffer);

@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import { computeWorkerFlags } from '../worker-flags.js';
+import type { Worker } from 'node:worker_threads';
+import { startComputingWorker } from '../worker-flags.js';
 
 interface Pending {
   onSlab(slab: number): void;
@@ -18,7 +18,7 @@ export class HashPool {
 
   constructor(size: number, memory: SharedArrayBuffer) {
     for (let index = 0; index < size; index++) {
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: computeWorkerFlags() });
+      const worker = startComputingWorker(new URL('./hash-worker.js', import.meta.url));
       worker.unref();
       worker.postMessage({ memory });
       worker.on('message', (message: { session: number; slab?: number; sha256?: string; abandoned?: true }) => {
