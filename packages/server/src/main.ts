@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { tuneMemoryForTransfers } from './memory-tuning.js';
 import { serverHelp } from './server-help.js';
 import { VERSION } from './version.js';
 
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     return;
   }
 
+  tuneMemoryForTransfers();
   const config = loadConfig();
   verboseErrors = config.logLevel === 'debug' || config.logLevel === 'trace';
   const app = await buildApp(config);
