@@ -13,7 +13,8 @@ const THRESHOLD_RAISING_BYTES = 16 * 1024 * 1024;
  *   limits; the next upload then started a major collection every 50-100 ms, 25-50 of them a
  *   GiB, each marking the whole heap on four threads: up to 1.5 core-seconds a GiB, and half the
  *   throughput on two cores. Without it, a major collection runs when the old generation
- *   reaches its limit, as one parallel pause (a few milliseconds for this heap).
+ *   reaches its limit, as one parallel pause: 23-37 ms for this 20-27 MB heap (measured), now and
+ *   then, instead of marking all the time.
  * - glibc's trim threshold is raised, the way glibc itself raises it (mallopt(3), M_MMAP_THRESHOLD):
  *   freeing a block it had allocated with mmap sets the mmap threshold to that block's size and
  *   the trim threshold to twice that. Without it, the top of the heap went back to the kernel
