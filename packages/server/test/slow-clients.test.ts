@@ -1,11 +1,12 @@
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { forEachDatabase } from './helpers/build-app.js';
 import { randomContent, sha256Hex, temporaryFiles } from './helpers/content.js';
 import { startFileServer } from './helpers/file-server.js';
-import { sendSlowly } from './helpers/raw-http.js';
+import { replyOf, sendSlowly, start } from './helpers/raw-http.js';
 import { assertNothingLeft, storageState } from './helpers/storage-state.js';
 import { sleep } from './helpers/waiting.js';
 
@@ -76,6 +77,33 @@ forEachDatabase(t, async (t, kind) => {
     await assertNothingLeft(t, server, db, before, 'a stalled upload');
     t.same(await temporaryFiles(server.dataDir), [], 'no temporary file in DATA_DIR');
     t.equal((await alice.download('silent.bin')).status, 404);
+  });
+
+  t.test('a stall of the server itself is not the client falling silent: bytes sent meanwhile keep the upload alive', async (t) => {
+    const content = randomContent(3 * MiB);
+    const request = start(server.url, '/cloud/my-drive/?filename=stalled-server.bin', {
+      authorization: `Bearer ${alice.token}`,
+      'content-type': 'application/octet-stream',
+      'content-length': content.length,
+    });
+    const answered = once(request, 'response').then(
+      ([response]) => response as IncomingMessage,
+      (error: Error) => error,
+    );
+    request.write(content.subarray(0, MiB));
+    await sleep(300);
+    // Into the kernel at once (the socket is connected and drained), unread until the loop runs again.
+    request.write(content.subarray(MiB, MiB + 64 * 1024));
+    // The server's event loop held longer than the idle deadline: a long collection, a blocked disk.
+    const until = Date.now() + DEADLINE_MS + 700;
+    while (Date.now() < until);
+    await sleep(300);
+    request.end(content.subarray(MiB + 64 * 1024));
+    const response = await Promise.race([answered, sleep(20_000).then(() => new Error('no answer in 20 s'))]);
+    if (response instanceof Error) return void t.fail(`the upload was cut: ${response.message}`);
+    const reply = await replyOf(response);
+    t.equal(reply.status, 201, JSON.stringify(reply.body));
+    t.equal(reply.body.sha256, sha256Hex(content), 'every byte arrived');
   });
 
   t.test('an upload that keeps sending outlives the whole-request deadline: only silence cuts an upload off', async (t) => {

@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 interface WatchedUpload {
   request: IncomingMessage;
   bytesRead: number;
-  lastProgress: number;
+  /** Time counted against the client since its last byte. */
+  idleMs: number;
 }
 
 /**
@@ -12,18 +13,25 @@ interface WatchedUpload {
  * quiet: once `bodyIdleTimeoutMs` pass without a byte while the server waits for one, its socket
  * is cut. Time in which the server itself holds the socket paused (waiting for an upload buffer,
  * for the disk) does not count: the request's buffer is then full, so the client is not the one
- * keeping us waiting. Node's own `requestTimeout` covers every other request.
+ * keeping us waiting. Nor does time in which the server's own event loop was stalled (a long
+ * collection, a blocked disk): bytes sent meanwhile wait unread in the kernel, and a check that
+ * comes late still runs before they are read. So each check counts at most its own interval.
+ * Node's own `requestTimeout` covers every other request.
  */
 export class RequestDeadlines {
   private readonly uploads = new Map<Socket, WatchedUpload>();
   private readonly timer: NodeJS.Timeout;
+  private readonly checkIntervalMs: number;
+  private lastCheck: number;
 
   constructor(
     private readonly bodyIdleTimeoutMs: number,
     private readonly clock: () => number = Date.now,
   ) {
     // A tenth of the deadline: the cut-off lands within 10 % of it.
-    this.timer = setInterval(() => this.cutIdleUploads(), Math.min(1000, Math.max(20, bodyIdleTimeoutMs / 10)));
+    this.checkIntervalMs = Math.min(1000, Math.max(20, bodyIdleTimeoutMs / 10));
+    this.lastCheck = clock();
+    this.timer = setInterval(() => this.cutIdleUploads(), this.checkIntervalMs);
     this.timer.unref();
   }
 
@@ -31,7 +39,7 @@ export class RequestDeadlines {
   watchUpload(request: IncomingMessage): void {
     if (request.complete) return;
     const socket = request.socket;
-    this.uploads.set(socket, { request, bytesRead: socket.bytesRead, lastProgress: this.clock() });
+    this.uploads.set(socket, { request, bytesRead: socket.bytesRead, idleMs: 0 });
     const forget = () => {
       if (this.uploads.get(socket)?.request === request) this.uploads.delete(socket);
     };
@@ -51,6 +59,8 @@ export class RequestDeadlines {
 
   private cutIdleUploads(): void {
     const now = this.clock();
+    const counted = Math.min(now - this.lastCheck, this.checkIntervalMs);
+    this.lastCheck = now;
     for (const [socket, upload] of this.uploads) {
       const { request } = upload;
       if (request.complete || socket.destroyed) {
@@ -60,8 +70,8 @@ export class RequestDeadlines {
       const isHeldByServer = request.readableLength >= request.readableHighWaterMark;
       if (socket.bytesRead !== upload.bytesRead || isHeldByServer) {
         upload.bytesRead = socket.bytesRead;
-        upload.lastProgress = now;
-      } else if (now - upload.lastProgress >= this.bodyIdleTimeoutMs) {
+        upload.idleMs = 0;
+      } else if ((upload.idleMs += counted) >= this.bodyIdleTimeoutMs) {
         this.uploads.delete(socket);
         socket.destroy();
       }
