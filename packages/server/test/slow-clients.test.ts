@@ -56,28 +56,49 @@ forEachDatabase(t, async (t, kind) => {
     t.equal(result.received, '', 'no answer: the request never arrived whole');
   });
 
-  t.test('a raw upload that sends 4 MiB then goes silent is cut off and leaves nothing behind', async (t) => {
-    const before = await storageState(server, db);
+  /** Opens a raw upload of `filename`, sends `sent` of its body, then nothing: how long until the server cuts it. */
+  async function goSilent(filename: string, sent: Buffer) {
     const socket = net.connect(Number(port), '127.0.0.1');
     socket.on('error', () => {});
     await once(socket, 'connect');
     const closed = once(socket, 'close');
-    socket.write(
-      `POST /cloud/my-drive/?filename=silent.bin HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${alice.token}\r\n` +
-        `Content-Type: application/octet-stream\r\nContent-Length: ${64 * MiB}\r\n\r\n`,
-    );
-    await new Promise((resolve) => socket.write(randomContent(4 * MiB), resolve));
+    const head =
+      `POST /cloud/my-drive/?filename=${filename} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${alice.token}\r\n` +
+      `Content-Type: application/octet-stream\r\nContent-Length: ${64 * MiB}\r\n\r\n`;
+    await new Promise((resolve) => socket.write(Buffer.concat([Buffer.from(head), sent]), resolve));
     const silentSince = Date.now();
     // The server may hold the socket paused a while (its disk, its hashing threads): that time does not count.
     await Promise.race([closed, sleep(DEADLINE_MS + SLACK_MS + 15_000)]);
     const silentFor = Date.now() - silentSince;
-    t.ok(socket.destroyed, `the server closed the connection (${silentFor} ms of silence)`);
-    t.ok(silentFor >= DEADLINE_MS - 100, 'not before the idle deadline');
+    const wasCut = socket.destroyed;
     socket.destroy();
+    return { wasCut, silentFor };
+  }
+
+  t.test('a raw upload that sends 4 MiB then goes silent is cut off and leaves nothing behind', async (t) => {
+    const before = await storageState(server, db);
+    const { wasCut, silentFor } = await goSilent('silent.bin', randomContent(4 * MiB));
+    t.ok(wasCut, `the server closed the connection (${silentFor} ms of silence)`);
+    t.ok(silentFor >= DEADLINE_MS - 100, 'not before the idle deadline');
     await assertNothingLeft(t, server, db, before, 'a stalled upload');
     t.same(await temporaryFiles(server.dataDir), [], 'no temporary file in DATA_DIR');
     t.equal((await alice.download('silent.bin')).status, 404);
   });
+
+  t.test(
+    'an upload silent from its first byte is given the whole idle deadline: its first check counts only the time since it began',
+    async (t) => {
+      // The checks run every tenth of the deadline; an upload that begins between two of them must not be charged a whole one.
+      // The previous test ended at a check (the cut): begin a quarter, a half, three quarters of an interval after one.
+      for (let round = 1; round <= 3; round++) {
+        await sleep((round * DEADLINE_MS) / 40);
+        const { wasCut, silentFor } = await goSilent(`silent-from-start-${round}.bin`, randomContent(1000));
+        t.ok(wasCut, `the server closed the connection (${silentFor} ms of silence)`);
+        t.ok(silentFor >= DEADLINE_MS, `not before the idle deadline (${silentFor} ms)`);
+        t.ok(silentFor < DEADLINE_MS + SLACK_MS, 'soon after it');
+      }
+    },
+  );
 
   t.test('a stall of the server itself is not the client falling silent: bytes sent meanwhile keep the upload alive', async (t) => {
     const content = randomContent(3 * MiB);

@@ -6,6 +6,8 @@ interface WatchedUpload {
   bytesRead: number;
   /** Time counted against the client since its last byte. */
   idleMs: number;
+  /** When this upload was last looked at (watched, or checked). */
+  lastLook: number;
 }
 
 /**
@@ -15,14 +17,14 @@ interface WatchedUpload {
  * for the disk) does not count: the request's buffer is then full, so the client is not the one
  * keeping us waiting. Nor does time in which the server's own event loop was stalled (a long
  * collection, a blocked disk): bytes sent meanwhile wait unread in the kernel, and a check that
- * comes late still runs before they are read. So each check counts at most its own interval.
+ * comes late still runs before they are read. So each check counts at most its own interval, and
+ * never more than has passed since it last looked at that upload: the cut may land late, never early.
  * Node's own `requestTimeout` covers every other request.
  */
 export class RequestDeadlines {
   private readonly uploads = new Map<Socket, WatchedUpload>();
   private readonly timer: NodeJS.Timeout;
   private readonly checkIntervalMs: number;
-  private lastCheck: number;
 
   constructor(
     private readonly bodyIdleTimeoutMs: number,
@@ -30,7 +32,6 @@ export class RequestDeadlines {
   ) {
     // A tenth of the deadline: the cut-off lands within 10 % of it.
     this.checkIntervalMs = Math.min(1000, Math.max(20, bodyIdleTimeoutMs / 10));
-    this.lastCheck = clock();
     this.timer = setInterval(() => this.cutIdleUploads(), this.checkIntervalMs);
     this.timer.unref();
   }
@@ -39,7 +40,7 @@ export class RequestDeadlines {
   watchUpload(request: IncomingMessage): void {
     if (request.complete) return;
     const socket = request.socket;
-    this.uploads.set(socket, { request, bytesRead: socket.bytesRead, idleMs: 0 });
+    this.uploads.set(socket, { request, bytesRead: socket.bytesRead, idleMs: 0, lastLook: this.clock() });
     const forget = () => {
       if (this.uploads.get(socket)?.request === request) this.uploads.delete(socket);
     };
@@ -59,14 +60,14 @@ export class RequestDeadlines {
 
   private cutIdleUploads(): void {
     const now = this.clock();
-    const counted = Math.min(now - this.lastCheck, this.checkIntervalMs);
-    this.lastCheck = now;
     for (const [socket, upload] of this.uploads) {
       const { request } = upload;
       if (request.complete || socket.destroyed) {
         this.uploads.delete(socket);
         continue;
       }
+      const counted = Math.min(now - upload.lastLook, this.checkIntervalMs);
+      upload.lastLook = now;
       const isHeldByServer = request.readableLength >= request.readableHighWaterMark;
       if (socket.bytesRead !== upload.bytesRead || isHeldByServer) {
         upload.bytesRead = socket.bytesRead;
