@@ -57,12 +57,12 @@ forEachDatabase(t, async (t, kind) => {
     const running = Array.from({ length: 48 }, (_, index) => randomContent(2 * MiB + index));
     const replies = await Promise.all(running.map((content, index) => bob.upload(`running-${index}.bin`, content)));
     replies.forEach((reply, index) => {
-      t.equal(reply.status, 201, `running upload ${index}`);
+      t.equal(reply.status, 201, `running upload ${index}: ${JSON.stringify(reply.body)}`);
       t.equal(reply.body.sha256, sha256Hex(running[index]), `running upload ${index}: its digest`);
     });
     const resumed = await Promise.all(stalled.map(({ upload }) => upload.finish()));
     resumed.forEach((reply, index) => {
-      t.equal(reply.status, 201, `stalled upload ${index}, resumed`);
+      t.equal(reply.status, 201, `stalled upload ${index}, resumed: ${JSON.stringify(reply.body)}`);
       t.equal(reply.body.sha256, sha256Hex(stalled[index].content), `stalled upload ${index}: its digest`);
     });
     t.same(await referenceProblems(server, db), []);

@@ -3,7 +3,9 @@ import type { Knex } from 'knex';
 import t from 'tap';
 import * as userUsage from '../src/db/migrations/202612021120_user_usage.js';
 import { countExclusiveBytes } from '../src/db/migrations/202612030300_content_owners.js';
+import { ContentOwnerRepository } from '../src/repositories/content-owners.js';
 import { FileRepository } from '../src/repositories/files.js';
+import { UsageLedger } from '../src/repositories/usage.js';
 import { withStoredBlob } from '../src/scripts/seed.js';
 import { forEachDatabase, startServer } from './helpers/build-app.js';
 import { Client } from './helpers/client.js';
@@ -111,6 +113,23 @@ forEachDatabase(t, async (t, kind) => {
       }
     }
     for (const member of members) t.same(await me(member), await summed(db, member.name), `${member.name}'s counts`);
+  });
+
+  const oneTransactionAtATime = kind === 'sqlite' && 'SQLite runs one transaction at a time';
+  t.test('two uploads of new content add their owner rows side by side without deadlocking', { skip: oneTransactionAtATime }, async (t) => {
+    const { id: userId } = await db('users').where('username_key', 'ann').first('id');
+    const transactions = [await db.transaction(), await db.transaction()];
+    t.teardown(() => Promise.all(transactions.map((trx) => trx.rollback())));
+    const blobs = await Promise.all(
+      transactions.map((trx, index) => new FileRepository(trx).insertBlob(String(index).repeat(64), 10, Date.now())),
+    );
+    // At once, as two uploads finishing together: on MySQL each used to lock the gap where both
+    // rows go (an update that found nothing), then wait on the other's to insert: a deadlock.
+    const gains = transactions.map((trx, index) => new ContentOwnerRepository(trx).gain(blobs[index].id, userId, 1, new UsageLedger()));
+    t.same(
+      (await Promise.allSettled(gains)).map((gain) => (gain.status === 'rejected' ? String(gain.reason) : gain.status)),
+      ['fulfilled', 'fulfilled'],
+    );
   });
 
   t.test('the migration counts the files that existed before it', async (t) => {

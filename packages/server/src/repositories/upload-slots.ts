@@ -18,7 +18,10 @@ export class UploadSlotRepository {
   take(userId: number, limit: number, now: number, leaseUntil: number): Promise<number | null> {
     return inTransaction(this.db, async (trx) => {
       await lockKeys(trx, [`upload slots ${userId}`], now);
-      await trx('upload_slots').where('user_id', userId).andWhere('lease_until', '<=', now).delete();
+      // Found first, then deleted by id: a delete by range would lock the gap after the user's
+      // last slot, where the previous user's new slots go (MySQL), and deadlock with their take.
+      const expired = await trx('upload_slots').where('user_id', userId).andWhere('lease_until', '<=', now).pluck('id');
+      if (expired.length > 0) await trx('upload_slots').whereIn('id', expired).delete();
       const { slots } = (await trx('upload_slots').where('user_id', userId).count({ slots: '*' }).first()) as { slots: number | string };
       if (Number(slots) >= limit) return null;
       const [id] = await trx('upload_slots').insert({ user_id: userId, lease_until: leaseUntil });
