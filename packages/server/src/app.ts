@@ -11,6 +11,7 @@ import { FsBlobStore } from './store/fs-store.js';
 import { createS3Client } from './store/s3-client.js';
 import { S3BlobStore } from './store/s3-store.js';
 import { clientErrorHandler } from './http/client-errors.js';
+import { answerAtTurnEnd } from './http/answers-per-turn.js';
 import { RequestDeadlines } from './http/request-deadlines.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
@@ -177,6 +178,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   });
   // Fastify parses text/plain by default; API.md accepts JSON, multipart and raw bytes only.
   app.removeContentTypeParser('text/plain');
+  // The answers of one turn of the event loop go out together (a download answers in content-serving.ts).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    answerAtTurnEnd(reply.raw.socket);
+    done(null, payload);
+  });
 
   const users = new UserRepository(db);
   const sessions = new SessionRepository(db, reads);

@@ -4,6 +4,7 @@ import { formatReprDigest } from '@cloudstore/shared';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
 import { AppError } from '../errors.js';
+import { answerAtTurnEnd } from './answers-per-turn.js';
 import { contentDisposition } from './content-disposition.js';
 
 /** What a download needs to know of a file; `copy` writes one inclusive range of its bytes. */
@@ -65,6 +66,7 @@ export function sendContent(request: FastifyRequest, reply: FastifyReply, conten
 async function streamContent(request: FastifyRequest, reply: FastifyReply, content: ServedContent, range: { start: number; end: number }) {
   reply.hijack();
   const response = reply.raw;
+  answerAtTurnEnd(response.socket);
   response.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
   if (request.method === 'HEAD') {
     response.end();
