@@ -21,16 +21,16 @@ export class ContentOwnerRepository {
   async gain(blobId: number, userId: number, files: number, ledger: UsageLedger): Promise<void> {
     if (files === 0) return;
     const blob = await this.lockBlob(blobId);
+    const others = blob.ownerCount;
     // Content nobody owns has no owner rows: no update to try. Tried, it would lock the gap where
     // the new row goes (MySQL, an update that finds nothing), and two uploads of new content,
     // each holding that gap and inserting into it, deadlocked (48 uploads at once, one 503).
-    if (blob.ownerCount > 0) {
+    if (others > 0) {
       const updated = await this.db('content_owners')
         .where({ blob_id: blobId, user_id: userId })
         .update({ file_count: this.db.raw('file_count + ?', [files]) });
       if (updated > 0) return;
     }
-    const others = blob.ownerCount;
     await this.db('content_owners').insert({ blob_id: blobId, user_id: userId, file_count: files, is_shared: others >= 1 });
     await this.db('blobs')
       .where('id', blobId)

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { inTransaction } from './transaction.js';
 import { lockKeys } from './window-counts.js';
 
-/** Rows per renewal statement. */
-const RENEW_BATCH = 500;
+/** Rows per statement that names them by id. */
+const BATCH = 500;
 
 /** Uploads in flight, counted in the database so that every server process sees the same count. */
 export class UploadSlotRepository {
@@ -18,10 +18,7 @@ export class UploadSlotRepository {
   take(userId: number, limit: number, now: number, leaseUntil: number): Promise<number | null> {
     return inTransaction(this.db, async (trx) => {
       await lockKeys(trx, [`upload slots ${userId}`], now);
-      // Found first, then deleted by id: a delete by range would lock the gap after the user's
-      // last slot, where the previous user's new slots go (MySQL), and deadlock with their take.
-      const expired = await trx('upload_slots').where('user_id', userId).andWhere('lease_until', '<=', now).pluck('id');
-      if (expired.length > 0) await trx('upload_slots').whereIn('id', expired).delete();
+      await deleteExpiredSlots(trx, now, userId);
       const { slots } = (await trx('upload_slots').where('user_id', userId).count({ slots: '*' }).first()) as { slots: number | string };
       if (Number(slots) >= limit) return null;
       const [id] = await trx('upload_slots').insert({ user_id: userId, lease_until: leaseUntil });
@@ -35,15 +32,28 @@ export class UploadSlotRepository {
 
   /** Extends the leases of `ids` to `leaseUntil`. */
   async renew(ids: number[], leaseUntil: number): Promise<void> {
-    for (let start = 0; start < ids.length; start += RENEW_BATCH) {
-      await this.db('upload_slots')
-        .whereIn('id', ids.slice(start, start + RENEW_BATCH))
-        .update({ lease_until: leaseUntil });
-    }
+    await inBatches(ids, (batch) => this.db('upload_slots').whereIn('id', batch).update({ lease_until: leaseUntil }));
   }
 
   /** Removes the slots whose lease ran out. */
-  async deleteExpired(now: number): Promise<void> {
-    await this.db('upload_slots').where('lease_until', '<=', now).delete();
+  deleteExpired(now: number): Promise<void> {
+    return deleteExpiredSlots(this.db, now);
   }
+}
+
+/**
+ * Removes the expired slots (of `userId` only, when given): found by a plain read, then deleted
+ * by id (still only if expired: a lease renewed meanwhile stays). A delete by range would lock
+ * every gap it scanned (MySQL), among them those where other users' new slots go, and deadlock
+ * with their `take`.
+ */
+async function deleteExpiredSlots(db: Knex, now: number, userId?: number): Promise<void> {
+  const query = db('upload_slots').where('lease_until', '<=', now);
+  if (userId !== undefined) query.andWhere('user_id', userId);
+  const expired: number[] = await query.pluck('id');
+  await inBatches(expired, (batch) => db('upload_slots').whereIn('id', batch).andWhere('lease_until', '<=', now).delete());
+}
+
+async function inBatches(ids: number[], work: (batch: number[]) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < ids.length; start += BATCH) await work(ids.slice(start, start + BATCH));
 }
