@@ -16,7 +16,7 @@ for (const kind of DATABASES) {
       await db.destroy();
     });
     await db.schema.createTable('prepared_reads_test', (table) => {
-      table.integer('k').notNullable();
+      table.bigInteger('k').notNullable();
       table.string('label', 32).notNullable();
     });
     await db('prepared_reads_test').insert(Array.from({ length: 40 }, (_, k) => ({ k, label: `row ${k}` })));
@@ -35,6 +35,26 @@ for (const kind of DATABASES) {
     );
     t.same(byLabel, [{ k: 5 }, undefined, { k: 0 }]);
     t.same(await reads.first(BY_KEY, [12]), { label: 'row 12', k: 12 }, 'a read alone');
+
+    // Bindings reach the database whole, whatever the batch: a long label one character past a
+    // stored one does not match it, a multibyte one does, and a number past 32 bits compares as itself.
+    const long = 'x'.repeat(32);
+    const emoji = '\u{1F600}'.repeat(8);
+    const big = 2 ** 41 + 1;
+    await db('prepared_reads_test').insert([
+      { k: 100, label: long },
+      { k: 101, label: emoji },
+      { k: big, label: 'big' },
+    ]);
+    const askedTogether = await Promise.all([
+      reads.first(BY_LABEL, [`${long}y`]),
+      reads.first(BY_LABEL, [long]),
+      reads.first(BY_LABEL, [emoji]),
+      reads.first(BY_LABEL, [emoji.slice(0, -2)]),
+      reads.first(BY_KEY, [big]),
+      reads.first(BY_KEY, [big - 1]),
+    ]);
+    t.same(askedTogether, [undefined, { k: 100 }, { k: 101 }, undefined, { label: 'big', k: big }, undefined]);
 
     // A change committed before a read is asked is what it sees: nothing is kept between turns.
     await db('prepared_reads_test').where({ k: 12 }).update({ label: 'changed' });

@@ -74,9 +74,8 @@ interface Waiting {
 
 /**
  * On MySQL/MariaDB, the reads of one SQL text that requests ask in the same turn of the event
- * loop (those read from their sockets together) go as one statement, `(read 0) union all
- * (read 1) …`, each part naming its slot: one round trip, one write and one result for all of
- * them. Each read still runs when asked, against what is committed then (nothing is cached), and
+ * loop (those read from their sockets together) go as one statement (`batchSql`), each row of its
+ * result naming the read it answers: one round trip, one write and one result for all of them. Each read still runs when asked, against what is committed then (nothing is cached), and
  * a single read goes alone as its own statement. Measured on a small download under load
  * (issue 18): the statement's write to the database's socket took a quarter of the request thread.
  */
@@ -144,14 +143,26 @@ class MysqlReads implements PreparedReads {
 
 const batchTexts = new Map<string, string>();
 
-/** `count` copies of the read `sql` (a select), each naming its slot, as one statement. */
+/**
+ * The read `sql` (`select … from … limit 1`, finding at most one row by a unique key) for `count`
+ * sets of bindings, as one statement: the bindings are the rows of a derived table, each naming
+ * its slot, joined first (`straight_join`: the optimizer, counting few rows in a table, would
+ * otherwise scan it and look the bindings up) so that each read is the lookups it was alone.
+ * Measured against `(read 0) union all (read 1) …` (issue 18): 10–16 µs of mariadbd per read in
+ * a statement of 8 to 16 instead of 20–44, as every part of a union was planned and run apart.
+ */
 function batchSql(sql: string, count: number): string {
   const key = `${count}:${sql}`;
   let text = batchTexts.get(key);
   if (!text) {
-    if (!/^select /i.test(sql)) throw new Error(`not a select: ${sql}`);
-    const parts = Array.from({ length: count }, (_, slot) => `(select ${slot} as ${SLOT_COLUMN}, ${sql.slice('select '.length)})`);
-    text = parts.join(' union all ');
+    const shape = /^select (.+?) from (.+) limit 1$/is.exec(sql);
+    if (!shape) throw new Error(`not a select … limit 1: ${sql}`);
+    let parameterCount = 0;
+    const named = (part: string) => part.replace(/\?/g, () => `batch.v${parameterCount++}`);
+    const [columns, tables] = [named(shape[1]), named(shape[2])];
+    const names = Array.from({ length: parameterCount }, (_, index) => `? as v${index}`).join(', ');
+    const rows = Array.from({ length: count }, (_, slot) => `select ${slot} as ${SLOT_COLUMN}, ${names}`).join(' union all ');
+    text = `select straight_join batch.${SLOT_COLUMN} as ${SLOT_COLUMN}, ${columns} from (${rows}) batch join ${tables}`;
     batchTexts.set(key, text);
   }
   return text;
