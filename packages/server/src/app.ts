@@ -11,6 +11,7 @@ import { FsBlobStore } from './store/fs-store.js';
 import { createS3Client } from './store/s3-client.js';
 import { S3BlobStore } from './store/s3-store.js';
 import { clientErrorHandler } from './http/client-errors.js';
+import { standardOutputLines } from './log-lines-per-turn.js';
 import { answerAtTurnEnd } from './http/answers-per-turn.js';
 import { RequestDeadlines } from './http/request-deadlines.js';
 import { authPlugin } from './plugins/auth.js';
@@ -154,9 +155,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     clientErrorHandler: clientErrorHandler(deadlines),
     logger: {
       level: config.logLevel,
-      ...(config.prettyLogs && {
-        transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
-      }),
+      ...(config.prettyLogs
+        ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } }
+        : { stream: standardOutputLines }),
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', 'password'],
         censor: '[redacted]',

@@ -87,3 +87,57 @@ t.test("started with V8's flags (node --max-old-space-size=… main.js), the ser
   t.match(run.stdout, /CloudStore .* serving/);
   t.notMatch(run.stdout + run.stderr, /cannot start|invalid execArgv/);
 });
+
+/** The server binary running in an empty folder with logging at info, and its address once it serves. */
+async function startServer(t: Test) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cloudstore-start-'));
+  const child = spawn(process.execPath, [mainScript], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  t.teardown(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk) => (output.stdout += chunk));
+  child.stderr.on('data', (chunk) => (output.stderr += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    const look = () => {
+      const match = /serving (http:\/\/[^ ]+)/.exec(output.stdout);
+      if (match) resolve(match[1]);
+    };
+    child.stdout.on('data', look);
+    void exited.then(() => reject(new Error(`the server exited before serving: ${output.stderr}`)));
+  });
+  return { child, exited, output, url };
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !check(); await new Promise((resolve) => setTimeout(resolve, 20))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+t.test('a request is logged as it completes, with nothing more to come; the shutdown is logged before the exit', async (t) => {
+  const { child, exited, output, url } = await startServer(t);
+  t.equal((await fetch(`${url}/health`)).status, 200);
+  await until('the request log line', () => /"url":"\/health".*"msg":"request completed"/.test(output.stdout));
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  t.equal(code, 0);
+  t.match(output.stdout, /shutting down/, 'what it logged on its way out was written before it exited');
+});
+
+t.test('a log reader that goes away ends the logging, not the server', async (t) => {
+  const { child, exited, output, url } = await startServer(t);
+  child.stdout.destroy();
+  for (let request = 0; request < 20; request += 1) t.equal((await fetch(`${url}/health`)).status, 200, `request ${request}`);
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  t.equal(code, 0, output.stderr);
+  t.equal(output.stderr, '');
+});
