@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { MYSQL_SERVER_URL } from '@cloudstore/test-helpers';
+import { eventually } from './helpers/waiting.js';
 
 const mainScript = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -13,6 +14,26 @@ interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** The server binary (under `nodeFlags`) started in an empty folder, its output gathered as it comes; killed at teardown if still running. */
+async function spawnServer(t: Test, args: string[], env: Record<string, string>, nodeFlags: string[] = []) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cloudstore-start-'));
+  const child = spawn(process.execPath, [...nodeFlags, mainScript, ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  t.teardown(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  });
+  const run: Run = { code: null, stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk) => (run.stdout += chunk));
+  child.stderr.on('data', (chunk) => (run.stderr += chunk));
+  return { child, exited, run };
 }
 
 /** Runs the server binary (under `nodeFlags`) in an empty folder until it exits, or until `until` matches its stdout. */
@@ -23,20 +44,11 @@ async function runServer(
   until?: RegExp,
   nodeFlags: string[] = [],
 ): Promise<Run> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'cloudstore-start-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [...nodeFlags, mainScript, ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const run: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk) => {
-    run.stdout += chunk;
+  const { child, exited, run } = await spawnServer(t, args, env, nodeFlags);
+  child.stdout.on('data', () => {
     if (until?.test(run.stdout)) child.kill('SIGTERM');
   });
-  child.stderr.on('data', (chunk) => (run.stderr += chunk));
-  [run.code] = await once(child, 'exit');
+  [run.code] = await exited;
   return run;
 }
 
@@ -88,44 +100,23 @@ t.test("started with V8's flags (node --max-old-space-size=… main.js), the ser
   t.notMatch(run.stdout + run.stderr, /cannot start|invalid execArgv/);
 });
 
-/** The server binary running in an empty folder with logging at info, and its address once it serves. */
+/** The server binary running with logging at info, and its address once it serves. */
 async function startServer(t: Test) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'cloudstore-start-'));
-  const child = spawn(process.execPath, [mainScript], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = once(child, 'exit');
-  t.teardown(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-    await rm(dir, { recursive: true, force: true });
-  });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk) => (output.stdout += chunk));
-  child.stderr.on('data', (chunk) => (output.stderr += chunk));
+  const { child, exited, run } = await spawnServer(t, [], { LOG_LEVEL: 'info' });
   const url = await new Promise<string>((resolve, reject) => {
-    const look = () => {
-      const match = /serving (http:\/\/[^ ]+)/.exec(output.stdout);
+    child.stdout.on('data', () => {
+      const match = /serving (http:\/\/[^ ]+)/.exec(run.stdout);
       if (match) resolve(match[1]);
-    };
-    child.stdout.on('data', look);
-    void exited.then(() => reject(new Error(`the server exited before serving: ${output.stderr}`)));
+    });
+    void exited.then(() => reject(new Error(`the server exited before serving: ${run.stderr}`)));
   });
-  return { child, exited, output, url };
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !check(); await new Promise((resolve) => setTimeout(resolve, 20))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
+  return { child, exited, output: run, url };
 }
 
 t.test('a request is logged as it completes, with nothing more to come; the shutdown is logged before the exit', async (t) => {
   const { child, exited, output, url } = await startServer(t);
   t.equal((await fetch(`${url}/health`)).status, 200);
-  await until('the request log line', () => /"url":"\/health".*"msg":"request completed"/.test(output.stdout));
+  t.ok(await eventually(async () => /"url":"\/health".*"msg":"request completed"/.test(output.stdout), 10_000), 'the request log line');
   child.kill('SIGTERM');
   const [code] = await exited;
   t.equal(code, 0);

@@ -75,8 +75,9 @@ interface Waiting {
 /**
  * On MySQL/MariaDB, the reads of one SQL text that requests ask in the same turn of the event
  * loop (those read from their sockets together) go as one statement (`batchSql`), each row of its
- * result naming the read it answers: one round trip, one write and one result for all of them. Each read still runs when asked, against what is committed then (nothing is cached), and
- * a single read goes alone as its own statement. Measured on a small download under load
+ * result naming the read it answers: one round trip, one write and one result for all of them.
+ * Each read still runs when asked, against what is committed then (nothing is cached), and a
+ * single read goes alone as its own statement. Measured on a small download under load
  * (issue 18): the statement's write to the database's socket took a quarter of the request thread.
  */
 class MysqlReads implements PreparedReads {
