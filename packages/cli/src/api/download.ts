@@ -8,7 +8,7 @@ import { hasherHere, hasherOnThread } from '../local/hash-thread.js';
 import { appendHashing, partPathOf, promoteVerified } from '../local/verified-write.js';
 import type { Progress } from '../terminal/progress.js';
 import { ApiError, type ApiClient } from './client.js';
-import { READ_BUFFER_BYTES, type InPlaceResponse } from './in-place-get.js';
+import type { InPlaceResponse } from './in-place-get.js';
 import { withRetries, type RetryPolicy } from './retries.js';
 
 /** A download under way: the body still to read, and what it must hash to. */
@@ -133,9 +133,9 @@ export async function downloadToFile(
     }
     const progress = run.progress(started.size, started.offset);
     try {
-      const hasher = (started.size ?? 0) >= HASH_THREAD_BYTES ? hasherOnThread(READ_BUFFER_BYTES) : hasherHere();
+      const startHasher = (started.size ?? 0) >= HASH_THREAD_BYTES ? hasherOnThread() : hasherHere;
       const actual = await client.guard(() =>
-        appendHashing({ source: started.body, sha256: started.sha256, progress }, part, started.offset, hasher),
+        appendHashing({ source: started.body, sha256: started.sha256, progress }, part, started.offset, startHasher),
       );
       return { ...started, actual };
     } finally {

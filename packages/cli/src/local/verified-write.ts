@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { access, open, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import type { InPlaceResponse } from '../api/in-place-get.js';
 import { CliError, EXIT } from '../errors.js';
 import type { Progress } from '../terminal/progress.js';
-import type { Hasher } from './hash-thread.js';
+import type { Hasher, StartHasher } from './hash-thread.js';
 
 export interface VerifiedWrite {
   /** A download's body, unread. */
@@ -34,56 +33,38 @@ export const partPathOf = (target: string) => `${target}.cloudstore-part`;
 
 /**
  * Appends `source` to the part file from `offset` on (the part is cut there first; offset 0
- * starts it over) and returns the SHA-256 of the part's first `offset` bytes followed by
- * them. Each piece is handed to `hasher` and written as it is read, while it is still in the
- * CPU's cache (in-place-get.ts): a synchronous write of a piece just read costs a fraction of a
- * write handed to another thread. The existing prefix is hashed again from the disk rather than
- * from a saved hash state: Node cannot save one, and reading a local prefix back costs far
- * less than fetching it. When this settles, even on a broken connection, the part file holds
- * every byte received: the next try resumes after the last one.
+ * starts it over) and returns the SHA-256 of the whole part, hashed by what `startHasher` starts.
+ * Each piece is written as it is read, while it is still in the CPU's cache (in-place-get.ts): a
+ * synchronous write of a piece just read costs a fraction of a write handed to another thread.
+ * When this settles, even on a broken connection, the part file holds every byte received: the
+ * next try resumes after the last one.
  */
-export async function appendHashing(write: VerifiedWrite, part: string, offset: number, hasher: Hasher): Promise<Buffer> {
+export async function appendHashing(write: VerifiedWrite, part: string, offset: number, startHasher: StartHasher): Promise<Buffer> {
   let file: FileHandle | undefined;
+  let hasher: Hasher | undefined;
   try {
-    if (offset > 0) {
-      await truncate(part, offset);
-      await hashPrefix(part, offset, hasher);
-    }
+    if (offset > 0) await truncate(part, offset);
     file = await open(part, offset > 0 ? 'r+' : 'w');
+    hasher = await startHasher(part, offset);
+    const hashing = hasher;
     let position = offset;
     const fd = file.fd;
     await write.source.drain((piece) => {
-      // Handed to the hasher first: on its own thread, it hashes while this one writes.
-      const taken = hasher.update(piece);
       for (let written = 0; written < piece.length;) {
         written += writeSync(fd, piece, written, piece.length - written, position + written);
       }
       position += piece.length;
       write.progress.advance(piece.length);
-      return taken;
+      return hashing.wrote(piece, position);
     });
     return await hasher.digest();
   } catch (error) {
-    if (!file) write.source.abort();
-    await hasher.close();
+    // Failed before the body was read: it must not stay open, unread.
+    if (!hasher) write.source.abort();
+    await hasher?.close();
     throw error;
   } finally {
     await file?.close();
-  }
-}
-
-async function hashPrefix(path: string, bytes: number, hasher: Hasher): Promise<void> {
-  const buffer = Buffer.allocUnsafeSlow(IO_CHUNK_BYTES);
-  const file = await open(path, 'r');
-  try {
-    for (let position = 0; position < bytes;) {
-      const { bytesRead } = await file.read(buffer, 0, Math.min(IO_CHUNK_BYTES, bytes - position), position);
-      if (bytesRead === 0) break;
-      await hasher.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
-  } finally {
-    await file.close();
   }
 }
 
