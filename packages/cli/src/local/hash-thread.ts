@@ -49,9 +49,6 @@ async function hashPrefix(path: string, bytes: number, hash: Hash): Promise<void
   }
 }
 
-/** The thread's reads: small enough to be hashed from the core's own cache, large enough to be few. */
-const THREAD_READ_BYTES = 256 * 1024;
-
 /**
  * How far the hash may fall behind the writes before the writer waits (until it is half as far).
  * A download faster than the hash (on a fast network) would otherwise run ahead without bound, and
@@ -73,7 +70,7 @@ export const hasherOnThread =
     const progress = createProgress();
     const { control, positions } = progressViews(progress);
     Atomics.store(positions, POSITION.written, BigInt(offset));
-    const workerData: HashJob = { progress, part, readBytes: THREAD_READ_BYTES };
+    const workerData: HashJob = { progress, part };
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
       workerData,
       // It holds a hash and a buffer: nothing the process was started with (loaders a test

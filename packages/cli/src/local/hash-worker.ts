@@ -7,18 +7,20 @@ import { POSITION, WORD, progressViews } from './hash-progress.js';
 export interface HashJob {
   progress: SharedArrayBuffer;
   part: string;
-  readBytes: number;
 }
+
+/** Its reads: small enough to be hashed from the core's own cache, large enough to be few. */
+const READ_BYTES = 256 * 1024;
 
 /**
  * The hashing thread of hash-thread.ts: reads the part back from its start as far as the writer
  * has written it, hashes it, says how far it has hashed, sleeps when it has caught up, and once
  * the writer says the end has come and all of it is hashed, posts the digest.
  */
-const { progress, part, readBytes } = workerData as HashJob;
+const { progress, part } = workerData as HashJob;
 const { control, positions } = progressViews(progress);
 const hash = createHash('sha256');
-const buffer = Buffer.allocUnsafeSlow(readBytes);
+const buffer = Buffer.allocUnsafeSlow(READ_BYTES);
 const descriptor = openSync(part, 'r');
 try {
   for (let hashed = 0; ;) {
@@ -28,7 +30,7 @@ try {
     const isEnded = Atomics.load(control, WORD.ended) === 1;
     const written = Number(Atomics.load(positions, POSITION.written));
     if (hashed < written) {
-      const bytesRead = readSync(descriptor, buffer, 0, Math.min(readBytes, written - hashed), hashed);
+      const bytesRead = readSync(descriptor, buffer, 0, Math.min(READ_BYTES, written - hashed), hashed);
       if (bytesRead === 0) throw new Error(`${part} became shorter while it was downloaded`);
       hash.update(buffer.subarray(0, bytesRead));
       hashed += bytesRead;
