@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import type { Challenge } from '@cloudstore/shared';
+import { hashRange } from '../local/hash-range.js';
 
 /**
  * The answer to a proof-of-possession challenge (API.md, "Claim by digest"): the hex SHA-256 of
@@ -14,17 +15,7 @@ export async function answerChallenge(path: string, challenge: Challenge): Promi
   const file = await open(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(IO_CHUNK_BYTES);
-    for (const [offset, length] of challenge.ranges) {
-      let position = offset;
-      let remaining = length;
-      while (remaining > 0) {
-        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, remaining), position);
-        if (bytesRead === 0) break;
-        hash.update(buffer.subarray(0, bytesRead));
-        position += bytesRead;
-        remaining -= bytesRead;
-      }
-    }
+    for (const [offset, length] of challenge.ranges) await hashRange(file, hash, buffer, offset, length);
   } finally {
     await file.close();
   }

@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { IO_CHUNK_BYTES } from '@cloudstore/shared/limits';
 import { POSITION, WORD, createProgress, progressViews } from './hash-progress.js';
+import { hashRange } from './hash-range.js';
 import type { HashJob } from './hash-worker.js';
 
 /** What a download's part file is hashed with, as it is written. */
@@ -35,15 +36,10 @@ export const hasherHere: StartHasher = async (part, offset) => {
 };
 
 async function hashPrefix(path: string, bytes: number, hash: Hash): Promise<void> {
-  const buffer = Buffer.allocUnsafeSlow(IO_CHUNK_BYTES);
   const file = await open(path, 'r');
   try {
-    for (let position = 0; position < bytes;) {
-      const { bytesRead } = await file.read(buffer, 0, Math.min(IO_CHUNK_BYTES, bytes - position), position);
-      if (bytesRead === 0) throw new Error(`${path} became shorter while it was read`);
-      hash.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
+    const hashed = await hashRange(file, hash, Buffer.allocUnsafeSlow(IO_CHUNK_BYTES), 0, bytes);
+    if (hashed < bytes) throw new Error(`${path} became shorter while it was read`);
   } finally {
     await file.close();
   }
